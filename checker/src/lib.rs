@@ -1,0 +1,1 @@
+//! Linearizability checker for recorded histories (issue 3: in progress).
