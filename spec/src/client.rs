@@ -1,0 +1,597 @@
+//! The client role: it coordinates each operation itself, phase by phase, as
+//! the `read`, `write` and `execute` functions of the pseudocode do. Each
+//! `sendwait` is one [`Phase`]; replies are matched to it by request id.
+
+use crate::config::{Algorithm, Mutation, Shared, Site, TimestampMode};
+use crate::msg::{Msg, Op, Ret};
+use crate::object::apply;
+use crate::quorum::{majority, Tally, Votes};
+use crate::replica::{unacked, Sends};
+use crate::types::{Id, IdSet, Key, ReqId, Ts, Value};
+
+/// Where an operation is: which `sendwait` it waits on, and what it has
+/// learnt so far. Fields: `mts` the highest timestamp seen, `c1` whether
+/// every reply so far carried it (condition C1 of Section 3.4.1), `ots` the
+/// operation's ordering timestamp, `ret`/`result` what to return at the end.
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// `ts ← clock()`.
+    Clock,
+    /// ABD clock-free write: highest timestamp of a majority so far.
+    AbdTsQuery { max: Ts },
+    /// ABD read phase 1: the newest `(ts, val)` so far, and whether every
+    /// reply carried it (C1).
+    AbdQuery { best: (Ts, Value), c1: bool },
+    /// ABD store (a write, or a read's write-back); then return `ret`.
+    AbdStore { ret: Ret },
+    /// Algorithm 1 read phase 1: `mts` so far and (C1).
+    RTs { mts: Ts, c1: bool },
+    /// Algorithm 1 read phase 2: data of `mts` or newer from any one replica.
+    RData { mts: Ts, c1: bool },
+    /// W-TS to a majority (a write's phase 2 or a read's write-back); then return `ret`.
+    WTs { ret: Ret },
+    /// W-LOCAL to a local majority with timestamp `ts`; for Algorithm 3,
+    /// `result` is the execute's result, to return after OW-TS.
+    WLocal { ts: Ts, result: Option<Value> },
+    /// Algorithm 2 phase 1 (OR): newest `(ts, val)` among the accepting replies.
+    Or { ots: Ts, best: (Ts, Option<Value>) },
+    /// Algorithm 2 phase 2 (OW); then return `result`.
+    Ow { result: Value },
+    /// Algorithm 3 phase 1 (OR-TS): `mts` so far.
+    OrTs { ots: Ts, mts: Ts },
+    /// Algorithm 3 phase 2 (OR-DATA) for the data of `mts`.
+    OrData { ots: Ts },
+    /// Algorithm 3 phase 4 (OW-TS); then return `result`.
+    OwTs { result: Value },
+}
+
+/// The operation in progress.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Current {
+    /// The object.
+    pub key: Key,
+    /// The operation.
+    pub op: Op,
+    /// Its algorithm (from the container).
+    pub algorithm: Algorithm,
+    /// The phase it waits on.
+    pub phase: Phase,
+    /// Request id of the phase.
+    pub req: ReqId,
+    /// Replies to the phase.
+    pub votes: Votes,
+    /// Who the phase's request went to.
+    pub to: IdSet,
+    /// The request, kept for retransmission (only when retransmitting).
+    pub request: Option<Msg>,
+}
+
+/// State of a client.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientState {
+    /// Results of the completed operations, in order.
+    pub done: Vec<Ret>,
+    /// The operation in progress.
+    pub current: Option<Current>,
+    /// Next request id.
+    pub next_req: ReqId,
+}
+
+/// The client actor's configuration.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// The deployment it belongs to.
+    pub deployment: Shared,
+    /// Its own id.
+    pub id: Id,
+    /// Its site.
+    pub site: Site,
+    /// The node id written into its timestamps (normally its own id).
+    pub ts_node: u32,
+    /// Operations to run one after another from the start (the model's
+    /// workload; the runtime invokes operations itself).
+    pub script: Vec<(Key, Op)>,
+}
+
+impl Client {
+    /// A client with its own id in its timestamps.
+    pub fn new(deployment: Shared, id: Id, script: Vec<(Key, Op)>) -> Client {
+        let site = deployment.site(id);
+        Client {
+            deployment,
+            id,
+            site,
+            ts_node: usize::from(id) as u32,
+            script,
+        }
+    }
+
+    fn replicas(&self, key: &Key) -> Vec<Id> {
+        self.deployment
+            .directory
+            .lookup(key)
+            .map(|c| c.replicas.clone())
+            .unwrap_or_default()
+    }
+
+    fn local_set(&self, key: &Key) -> Vec<Id> {
+        self.deployment
+            .directory
+            .lookup(key)
+            .map(|c| c.local_set(self.site).to_vec())
+            .unwrap_or_default()
+    }
+
+    fn mutation(&self) -> Mutation {
+        self.deployment.mutation
+    }
+
+    fn ts(&self, time: u64) -> Ts {
+        Ts {
+            time,
+            node: self.ts_node,
+        }
+    }
+
+    /// Starts the first scripted operation.
+    pub fn on_start(&self, out: &mut Sends) -> ClientState {
+        let mut s = ClientState::default();
+        self.next_scripted(&mut s, out);
+        s
+    }
+
+    fn next_scripted(&self, s: &mut ClientState, out: &mut Sends) {
+        if let Some((key, op)) = self.script.get(s.done.len()) {
+            self.invoke(s, key.clone(), op.clone(), out);
+        }
+    }
+
+    /// Invokes `op` on `key`. An operation that does not exist for the
+    /// object's type, or a key of no container, completes at once with
+    /// [`Ret::Aborted`] having taken no effect.
+    pub fn invoke(&self, s: &mut ClientState, key: Key, op: Op, out: &mut Sends) {
+        let Some(algorithm) = self.deployment.directory.lookup(&key).map(|c| c.algorithm) else {
+            s.done.push(Ret::Aborted);
+            return;
+        };
+        let valid = matches!(
+            (algorithm.is_rmw(), &op),
+            (true, Op::Execute(_)) | (false, Op::Read | Op::Write(_))
+        );
+        if !valid {
+            s.done.push(Ret::Aborted);
+            return;
+        }
+        let mut cur = Current {
+            key: key.clone(),
+            op: op.clone(),
+            algorithm,
+            phase: Phase::Clock,
+            req: 0,
+            votes: Votes::default(),
+            to: IdSet::EMPTY,
+            request: None,
+        };
+        let replicas = self.replicas(&key);
+        match (&op, algorithm) {
+            (Op::Read, Algorithm::Abd) => {
+                let phase = Phase::AbdQuery {
+                    best: (Ts::ZERO, Value::empty()),
+                    c1: true,
+                };
+                let req = s.next_req;
+                self.send_phase(
+                    s,
+                    &mut cur,
+                    phase,
+                    &replicas,
+                    Msg::AbdQuery { req, key },
+                    out,
+                );
+            }
+            (Op::Write(_), Algorithm::Abd)
+                if self.deployment.timestamps == TimestampMode::QueryMajority =>
+            {
+                let req = s.next_req;
+                let phase = Phase::AbdTsQuery { max: Ts::ZERO };
+                self.send_phase(
+                    s,
+                    &mut cur,
+                    phase,
+                    &replicas,
+                    Msg::AbdTsQuery { req, key },
+                    out,
+                );
+            }
+            (Op::Read, Algorithm::VivaceRw) => {
+                let req = s.next_req;
+                let phase = Phase::RTs {
+                    mts: Ts::ZERO,
+                    c1: true,
+                };
+                self.send_phase(s, &mut cur, phase, &replicas, Msg::RTs { req, key }, out);
+            }
+            _ => {
+                // ts ← clock()
+                let req = s.next_req;
+                let clock = [self.deployment.clock];
+                self.send_phase(
+                    s,
+                    &mut cur,
+                    Phase::Clock,
+                    &clock,
+                    Msg::ClockReq { req },
+                    out,
+                );
+            }
+        }
+        s.current = Some(cur);
+    }
+
+    /// Sends `msg` to `to` and makes `phase` the current one.
+    fn send_phase(
+        &self,
+        s: &mut ClientState,
+        cur: &mut Current,
+        phase: Phase,
+        to: &[Id],
+        msg: Msg,
+        out: &mut Sends,
+    ) {
+        debug_assert_eq!(msg.req(), s.next_req);
+        cur.req = s.next_req;
+        s.next_req += 1;
+        cur.phase = phase;
+        cur.votes = Votes::default();
+        cur.to = to.iter().copied().collect();
+        for &dst in to {
+            out.push((dst, msg.clone()));
+        }
+        cur.request = self.deployment.options.retransmit.then_some(msg);
+    }
+
+    /// Handles a reply. Replies to an earlier phase are ignored.
+    pub fn on_msg(&self, s: &mut ClientState, src: Id, msg: Msg, out: &mut Sends) {
+        let Some(mut cur) = s.current.take() else {
+            return;
+        };
+        if msg.req() != cur.req || !msg.is_reply() || cur.votes.from.contains(src) {
+            s.current = Some(cur);
+            return;
+        }
+        match self.step(s, &mut cur, src, msg, out) {
+            Some(ret) => {
+                s.done.push(ret);
+                self.next_scripted(s, out);
+            }
+            None => s.current = Some(cur),
+        }
+    }
+
+    /// One reply to the current phase; returns the operation's result when it completes.
+    fn step(
+        &self,
+        s: &mut ClientState,
+        cur: &mut Current,
+        src: Id,
+        msg: Msg,
+        out: &mut Sends,
+    ) -> Option<Ret> {
+        use Msg::*;
+        let key = cur.key.clone();
+        let replicas = self.replicas(&key);
+        let n = majority(replicas.len());
+        let mutation = self.mutation();
+        let skip_enabled = self.deployment.options.writeback_skip;
+        let phase = cur.phase.clone();
+        match (phase, msg) {
+            // ts ← clock(): the first phase of every write and execute.
+            (Phase::Clock, ClockResp { time, .. }) => {
+                let ts = self.ts(time);
+                self.after_timestamp(s, cur, ts, out);
+                None
+            }
+            (Phase::AbdTsQuery { mut max }, AbdTsQueryAck { ts, .. }) => {
+                max = max.max(ts);
+                cur.phase = Phase::AbdTsQuery { max };
+                if cur.votes.record(src, true, n) == Tally::Accepted {
+                    let ts = self.ts(max.time + 1);
+                    self.after_timestamp(s, cur, ts, out);
+                }
+                None
+            }
+            // ABD read: query, then write back the newest pair.
+            (Phase::AbdQuery { mut best, mut c1 }, AbdQueryAck { ts, val, .. }) => {
+                if !cur.votes.from.is_empty() && ts != best.0 {
+                    c1 = false;
+                }
+                if cur.votes.from.is_empty() || ts > best.0 {
+                    best = (ts, val);
+                }
+                cur.phase = Phase::AbdQuery {
+                    best: best.clone(),
+                    c1,
+                };
+                if cur.votes.record(src, true, n) == Tally::Accepted {
+                    let (mts, v) = best;
+                    let skip = mutation == Mutation::ReadSkipsWriteBack || (skip_enabled && c1);
+                    if skip {
+                        return Some(Ret::ReadOk(v));
+                    }
+                    let req = s.next_req;
+                    let msg = AbdStore {
+                        req,
+                        key,
+                        ts: mts,
+                        val: v.clone(),
+                    };
+                    self.send_phase(
+                        s,
+                        cur,
+                        Phase::AbdStore {
+                            ret: Ret::ReadOk(v),
+                        },
+                        &replicas,
+                        msg,
+                        out,
+                    );
+                }
+                None
+            }
+            (Phase::AbdStore { ret }, AbdStoreAck { .. }) => {
+                (cur.votes.record(src, true, n) == Tally::Accepted).then_some(ret)
+            }
+
+            // Algorithm 1 read, phase 1: R-TS to a majority.
+            (Phase::RTs { mut mts, mut c1 }, AckRTs { ts, .. }) => {
+                if !cur.votes.from.is_empty() && ts != mts {
+                    c1 = false;
+                }
+                mts = if cur.votes.from.is_empty() {
+                    ts
+                } else {
+                    mts.max(ts)
+                };
+                cur.phase = Phase::RTs { mts, c1 };
+                if cur.votes.record(src, true, n) == Tally::Accepted {
+                    let req = s.next_req;
+                    let msg = RData { req, key, ts: mts };
+                    self.send_phase(s, cur, Phase::RData { mts, c1 }, &replicas, msg, out);
+                }
+                None
+            }
+            // Phase 2: the first R-DATA reply.
+            (Phase::RData { mts, c1 }, AckRData { ts: dts, val, .. }) => {
+                let c2 = dts == mts;
+                let skip = match mutation {
+                    Mutation::ReadSkipsWriteBack => true,
+                    Mutation::SkipWriteBackC1Only => c1,
+                    _ => skip_enabled && c1 && c2,
+                };
+                if skip {
+                    return Some(Ret::ReadOk(val));
+                }
+                // Phase 3: write back the timestamp of the data returned.
+                let wb = if mutation == Mutation::WriteBackPhase1Ts {
+                    mts
+                } else {
+                    dts
+                };
+                let req = s.next_req;
+                let msg = WTs { req, key, ts: wb };
+                self.send_phase(
+                    s,
+                    cur,
+                    Phase::WTs {
+                        ret: Ret::ReadOk(val),
+                    },
+                    &replicas,
+                    msg,
+                    out,
+                );
+                None
+            }
+            (Phase::WTs { ret }, AckWTs { .. }) => {
+                (cur.votes.record(src, true, n) == Tally::Accepted).then_some(ret)
+            }
+
+            // W-LOCAL to a majority of the local set (Algorithms 1 and 3).
+            (Phase::WLocal { ts, result }, AckWLocal { .. }) => {
+                let local_n = match mutation {
+                    Mutation::WTsBeforeLocalMajority => 1,
+                    _ => majority(self.local_set(&key).len()),
+                };
+                if cur.votes.record(src, true, local_n) == Tally::Accepted {
+                    let req = s.next_req;
+                    match result {
+                        None => {
+                            let msg = WTs { req, key, ts };
+                            self.send_phase(
+                                s,
+                                cur,
+                                Phase::WTs { ret: Ret::WriteOk },
+                                &replicas,
+                                msg,
+                                out,
+                            );
+                        }
+                        Some(result) => {
+                            let msg = OwTs { req, key, ots: ts };
+                            self.send_phase(s, cur, Phase::OwTs { result }, &replicas, msg, out);
+                        }
+                    }
+                }
+                None
+            }
+
+            // Algorithm 2: OR, apply, OW.
+            (Phase::Or { ots, mut best }, AckOr { ok, ts, val, .. }) => {
+                if ok && (best.1.is_none() || ts > best.0) {
+                    best = (ts, val);
+                }
+                cur.phase = Phase::Or {
+                    ots,
+                    best: best.clone(),
+                };
+                match cur.votes.record(src, ok, n) {
+                    Tally::Waiting => None,
+                    Tally::Rejected => Some(Ret::Aborted),
+                    Tally::Accepted => {
+                        let mval = best.1.unwrap_or_else(Value::empty);
+                        let (val, result) = apply(&mval, self.command(cur));
+                        let req = s.next_req;
+                        let msg = Ow { req, key, ots, val };
+                        self.send_phase(s, cur, Phase::Ow { result }, &replicas, msg, out);
+                        None
+                    }
+                }
+            }
+            (Phase::Ow { result }, AckOw { ok, .. }) => match cur.votes.record(src, ok, n) {
+                Tally::Waiting => None,
+                Tally::Rejected => Some(Ret::Aborted),
+                Tally::Accepted => Some(Ret::ExecuteOk(result)),
+            },
+
+            // Algorithm 3: OR-TS, OR-DATA, apply, W-LOCAL, OW-TS.
+            (Phase::OrTs { ots, mut mts }, AckOrTs { ok, ts, .. }) => {
+                if ok {
+                    mts = mts.max(ts);
+                }
+                cur.phase = Phase::OrTs { ots, mts };
+                match cur.votes.record(src, ok, n) {
+                    Tally::Waiting => None,
+                    Tally::Rejected => Some(Ret::Aborted),
+                    Tally::Accepted => {
+                        let req = s.next_req;
+                        let msg = OrData { req, key, ts: mts };
+                        self.send_phase(s, cur, Phase::OrData { ots }, &replicas, msg, out);
+                        None
+                    }
+                }
+            }
+            (Phase::OrData { ots }, AckOrData { ok, val, .. }) => match (ok, val) {
+                (true, Some(data)) => {
+                    let (val, result) = apply(&data, self.command(cur));
+                    let req = s.next_req;
+                    let local = self.local_set(&key);
+                    let msg = WLocal {
+                        req,
+                        key,
+                        ts: ots,
+                        val,
+                    };
+                    self.send_phase(
+                        s,
+                        cur,
+                        Phase::WLocal {
+                            ts: ots,
+                            result: Some(result),
+                        },
+                        &local,
+                        msg,
+                        out,
+                    );
+                    None
+                }
+                _ => Some(Ret::Aborted),
+            },
+            (Phase::OwTs { result }, AckOwTs { ok, .. }) => match cur.votes.record(src, ok, n) {
+                Tally::Waiting => None,
+                Tally::Rejected => Some(Ret::Aborted),
+                Tally::Accepted => Some(Ret::ExecuteOk(result)),
+            },
+            // A reply of another kind than the phase expects: ignore it.
+            _ => None,
+        }
+    }
+
+    fn command<'a>(&self, cur: &'a Current) -> &'a crate::object::Command {
+        match &cur.op {
+            Op::Execute(c) => c,
+            _ => unreachable!("RMW phases run only for execute"),
+        }
+    }
+
+    /// With a new timestamp in hand: the first data phase of a write or execute.
+    fn after_timestamp(&self, s: &mut ClientState, cur: &mut Current, ts: Ts, out: &mut Sends) {
+        let key = cur.key.clone();
+        let req = s.next_req;
+        let replicas = self.replicas(&key);
+        match (&cur.op, cur.algorithm) {
+            (Op::Write(v), Algorithm::Abd) => {
+                let msg = Msg::AbdStore {
+                    req,
+                    key,
+                    ts,
+                    val: v.clone(),
+                };
+                self.send_phase(
+                    s,
+                    cur,
+                    Phase::AbdStore { ret: Ret::WriteOk },
+                    &replicas,
+                    msg,
+                    out,
+                );
+            }
+            (Op::Write(v), Algorithm::VivaceRw) => {
+                let local = self.local_set(&key);
+                let msg = Msg::WLocal {
+                    req,
+                    key,
+                    ts,
+                    val: v.clone(),
+                };
+                self.send_phase(s, cur, Phase::WLocal { ts, result: None }, &local, msg, out);
+            }
+            (Op::Execute(_), Algorithm::LanRmw) => {
+                let msg = Msg::Or { req, key, ots: ts };
+                self.send_phase(
+                    s,
+                    cur,
+                    Phase::Or {
+                        ots: ts,
+                        best: (Ts::ZERO, None),
+                    },
+                    &replicas,
+                    msg,
+                    out,
+                );
+            }
+            (Op::Execute(_), Algorithm::VivaceRmw) => {
+                let msg = Msg::OrTs { req, key, ots: ts };
+                self.send_phase(
+                    s,
+                    cur,
+                    Phase::OrTs {
+                        ots: ts,
+                        mts: Ts::ZERO,
+                    },
+                    &replicas,
+                    msg,
+                    out,
+                );
+            }
+            _ => unreachable!("invoke checked the operation against the algorithm"),
+        }
+    }
+
+    /// Retransmission timer: resend the current request to whoever has not
+    /// replied. Returns whether the timer is still needed.
+    pub fn on_timeout(&self, s: &mut ClientState, out: &mut Sends) -> bool {
+        let Some(cur) = &s.current else { return false };
+        if let Some(msg) = &cur.request {
+            let to: Vec<Id> = cur.to.iter().collect();
+            for dst in unacked(&to, cur.votes.from) {
+                out.push((dst, msg.clone()));
+            }
+        }
+        true
+    }
+
+    /// Whether every scripted operation has completed.
+    pub fn finished(&self, s: &ClientState) -> bool {
+        s.current.is_none() && s.done.len() >= self.script.len()
+    }
+}

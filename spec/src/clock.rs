@@ -1,0 +1,65 @@
+//! The clock role. The paper assumes synchronized clocks (Section 2); the
+//! model makes that assumption an actor that hands out times, so that a
+//! clock breaking it can be modelled too.
+
+use crate::msg::Msg;
+use crate::replica::Sends;
+use crate::types::Id;
+use std::collections::BTreeMap;
+
+/// How the clock behaves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClockMode {
+    /// Perfectly synchronized: every reading is later than every earlier one.
+    Synchronized,
+    /// The clocks of some clients run behind by a fixed amount: a reading
+    /// handed to such a client can be earlier than one handed out before it
+    /// (the clock "goes backwards"), which the paper's assumption forbids.
+    Lagging(Vec<(Id, u64)>),
+    /// Unsynchronized clocks that start equal: each client's k-th reading is
+    /// k, so two clients read the same times.
+    PerClient,
+}
+
+/// State of the clock: the last time handed out (per client for `PerClient`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClockState {
+    /// Last reading of the global clock.
+    pub last: u64,
+    /// Last reading per client (`PerClient` only).
+    pub per_client: BTreeMap<Id, u64>,
+}
+
+/// The clock actor.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    /// Its behaviour.
+    pub mode: ClockMode,
+}
+
+impl Clock {
+    /// Answers a clock request.
+    pub fn on_msg(&self, s: &mut ClockState, src: Id, msg: Msg, out: &mut Sends) {
+        let Msg::ClockReq { req } = msg else { return };
+        let time = match &self.mode {
+            ClockMode::Synchronized => {
+                s.last += 1;
+                s.last
+            }
+            ClockMode::Lagging(lags) => {
+                s.last += 1;
+                let lag = lags
+                    .iter()
+                    .find(|(id, _)| *id == src)
+                    .map_or(0, |(_, l)| *l);
+                s.last.saturating_sub(lag).max(1)
+            }
+            ClockMode::PerClient => {
+                let t = s.per_client.entry(src).or_insert(0);
+                *t += 1;
+                *t
+            }
+        };
+        out.push((src, Msg::ClockResp { req, time }));
+    }
+}

@@ -1,0 +1,191 @@
+//! Static configuration of a deployment (Section 3.1): which algorithm an
+//! object uses, its replica set and the local replica set of each site; the
+//! switches of the optimizations; and, for the proofs only, deliberate bugs.
+
+use crate::types::{Id, Key};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The four algorithms of the paper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// ABD, prior work: RW objects, all messages normal.
+    Abd,
+    /// Algorithm 1: Vivace's RW objects.
+    VivaceRw,
+    /// Algorithm 2, prior work: RMW objects in a LAN, all messages normal.
+    LanRmw,
+    /// Algorithm 3: Vivace's RMW objects.
+    VivaceRmw,
+}
+
+impl Algorithm {
+    /// Every algorithm, in the paper's order.
+    pub const ALL: [Algorithm; 4] = [
+        Algorithm::Abd,
+        Algorithm::VivaceRw,
+        Algorithm::LanRmw,
+        Algorithm::VivaceRmw,
+    ];
+    /// The name used in code, configs and JSON: `abd`, `vivace_rw`, `lan_rmw`, `vivace_rmw`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Abd => "abd",
+            Algorithm::VivaceRw => "vivace_rw",
+            Algorithm::LanRmw => "lan_rmw",
+            Algorithm::VivaceRmw => "vivace_rmw",
+        }
+    }
+    /// Parses [`Algorithm::name`].
+    pub fn from_name(s: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == s)
+    }
+    /// True for the RMW algorithms (objects with `execute`).
+    pub fn is_rmw(self) -> bool {
+        matches!(self, Algorithm::LanRmw | Algorithm::VivaceRmw)
+    }
+    /// True for the algorithms that use a local replica set.
+    pub fn uses_local_set(self) -> bool {
+        matches!(self, Algorithm::VivaceRw | Algorithm::VivaceRmw)
+    }
+}
+
+/// A site (data center).
+pub type Site = u8;
+
+/// How a writer obtains a new timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TimestampMode {
+    /// From the synchronized clock (the clock role), as the paper assumes.
+    Clock,
+    /// ABD's original clock-free write (footnote 3): ask a majority for their
+    /// timestamps first and take `(max.time + 1, me)`. ABD only.
+    QueryMajority,
+}
+
+/// Metadata of a container: every key with the prefix shares it (Section 3.1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Container {
+    /// Key prefix that selects the container.
+    pub prefix: Key,
+    /// Algorithm of the container's objects.
+    pub algorithm: Algorithm,
+    /// The replica set `nodes[key]`.
+    pub replicas: Vec<Id>,
+    /// The local replica set of each site, `local_nodes[key, site]`.
+    pub local_sets: Vec<(Site, Vec<Id>)>,
+}
+
+impl Container {
+    /// `local_nodes[key, site]` (empty if the site has none).
+    pub fn local_set(&self, site: Site) -> &[Id] {
+        self.local_sets
+            .iter()
+            .find(|(s, _)| *s == site)
+            .map(|(_, ids)| ids.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+/// All containers: what the directory service (Section 3.1) would hand out.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Directory {
+    /// Containers; the longest matching prefix wins.
+    pub containers: Vec<Container>,
+}
+
+impl Directory {
+    /// A directory with one container holding every key.
+    pub fn single(
+        algorithm: Algorithm,
+        replicas: Vec<Id>,
+        local_sets: Vec<(Site, Vec<Id>)>,
+    ) -> Directory {
+        Directory {
+            containers: vec![Container {
+                prefix: Key::empty(),
+                algorithm,
+                replicas,
+                local_sets,
+            }],
+        }
+    }
+    /// The container of `key`, if any.
+    pub fn lookup(&self, key: &Key) -> Option<&Container> {
+        self.containers
+            .iter()
+            .filter(|c| key.as_slice().starts_with(c.prefix.as_slice()))
+            .max_by_key(|c| c.prefix.len())
+    }
+}
+
+/// Optimization switches (Section 3.4) and behaviour options. Everything off
+/// is the pseudocode exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Options {
+    /// Retransmit unanswered requests on a timer (needed on a lossy network).
+    pub retransmit: bool,
+    /// Section 3.4.1: skip the read's write-back when (C1) every phase-one
+    /// reply carried `mts` and (C2) the data's timestamp is `mts`.
+    pub writeback_skip: bool,
+}
+
+/// A deliberate bug, for the proofs' mutants: each drops a step the paper
+/// says is needed. The runtime refuses every value but [`Mutation::None`].
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum Mutation {
+    /// The algorithm as written.
+    #[default]
+    None,
+    /// Algorithm 1/3 write: send W-TS (OW-TS) after the first ACK-W-LOCAL
+    /// instead of after a local majority.
+    WTsBeforeLocalMajority,
+    /// R-DATA answers at once with whatever it has, even a timestamp lower
+    /// than requested (no wait).
+    RDataLowerTs,
+    /// W-TS adopts the new timestamp but keeps the old value instead of ⊥.
+    WTsKeepsOldValue,
+    /// A read never writes back (ABD and Algorithm 1).
+    ReadSkipsWriteBack,
+    /// Section 3.4.1 write-back skipping on (C1) alone, without (C2).
+    SkipWriteBackC1Only,
+    /// OR-TS accepts an ordering timestamp equal to the stored one (`>=`
+    /// instead of `>`).
+    OrTsAcceptsEqual,
+    /// W-REMOTE stores its value even when its timestamp is lower than the
+    /// replica's current one.
+    WRemoteStoresLower,
+    /// A read writes back its phase-one `mts` instead of the timestamp of the
+    /// data it returns.
+    WriteBackPhase1Ts,
+}
+
+/// What every actor of a deployment knows: the directory, the sites of the
+/// nodes, the options and the mutation. Shared by reference.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Container metadata.
+    pub directory: Directory,
+    /// Site of each node, indexed by id.
+    pub sites: Vec<Site>,
+    /// Id of the node that plays the clock role for clients.
+    pub clock: Id,
+    /// How writers get timestamps.
+    pub timestamps: TimestampMode,
+    /// Optimizations and retransmission.
+    pub options: Options,
+    /// Deliberate bug ([`Mutation::None`] outside the proofs).
+    pub mutation: Mutation,
+}
+
+/// Shared deployment.
+pub type Shared = Arc<Deployment>;
+
+impl Deployment {
+    /// Site of node `id`.
+    pub fn site(&self, id: Id) -> Site {
+        self.sites[usize::from(id)]
+    }
+}

@@ -1,0 +1,265 @@
+//! Every message of the four algorithms, named as in the paper, and its
+//! network class: the `*( )` marks of the pseudocode (Algorithms 1 and 3);
+//! ABD and Algorithm 2 send everything normally.
+
+use crate::object::Command;
+use crate::types::{Class, Key, ReqId, Ts, Value};
+use serde::{Deserialize, Serialize};
+
+/// A protocol message. Requests carry a request id that the reply echoes.
+///
+/// Fields are named as in the pseudocode: `req` the request id, `key`,
+/// `ts` a value timestamp, `ots` an ordering timestamp, `val` a value (⊥ is
+/// `None`), `ok` the status bit, `time` a clock reading.
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Msg {
+    // ---- clock role (answered in-process by the runtime) ----
+    /// Asks the clock for a new time.
+    ClockReq { req: ReqId },
+    /// A clock reading.
+    ClockResp { req: ReqId, time: u64 },
+
+    // ---- ABD (prior work, Section 3.2): all normal ----
+    /// Read phase 1: send me your `(ts, val)`.
+    AbdQuery { req: ReqId, key: Key },
+    /// Reply to [`Msg::AbdQuery`].
+    AbdQueryAck { req: ReqId, ts: Ts, val: Value },
+    /// Clock-free write phase 0 (footnote 3): send me your timestamp.
+    AbdTsQuery { req: ReqId, key: Key },
+    /// Reply to [`Msg::AbdTsQuery`].
+    AbdTsQueryAck { req: ReqId, ts: Ts },
+    /// Store `(ts, val)` if newer (write, and read write-back).
+    AbdStore {
+        req: ReqId,
+        key: Key,
+        ts: Ts,
+        val: Value,
+    },
+    /// Reply to [`Msg::AbdStore`].
+    AbdStoreAck { req: ReqId },
+
+    // ---- Algorithm 1 (and the shared W-LOCAL / W-REMOTE of Algorithm 3) ----
+    /// `*(R-TS, key)`.
+    RTs { req: ReqId, key: Key },
+    /// `*(ACK-R-TS, ts[key])`.
+    AckRTs { req: ReqId, ts: Ts },
+    /// `*(R-DATA, key, ts)`: the value of timestamp `ts` or newer.
+    RData { req: ReqId, key: Key, ts: Ts },
+    /// `(ACK-R-DATA, ts[key], val[key])`: normal, it carries the value.
+    AckRData { req: ReqId, ts: Ts, val: Value },
+    /// `*(W-TS, key, ts)`.
+    WTs { req: ReqId, key: Key, ts: Ts },
+    /// `*(ACK-W-TS)`.
+    AckWTs { req: ReqId },
+    /// `(W-LOCAL, key, ts, val)` to the local replica set.
+    WLocal {
+        req: ReqId,
+        key: Key,
+        ts: Ts,
+        val: Value,
+    },
+    /// `*(ACK-W-LOCAL)`.
+    AckWLocal { req: ReqId },
+    /// `(W-REMOTE, key, ts, val)`: background propagation from a local replica.
+    WRemote {
+        req: ReqId,
+        key: Key,
+        ts: Ts,
+        val: Value,
+    },
+    /// `(ACK-W-REMOTE)`.
+    AckWRemote { req: ReqId },
+
+    // ---- Algorithm 2 (prior work, Section 3.3): all normal ----
+    /// `(OR, key, ots)`.
+    Or { req: ReqId, key: Key, ots: Ts },
+    /// `(ACK-OR, true, ts[key], val[key])` or `(ACK-OR, false)` (then `ts`, `val` are unused).
+    AckOr {
+        req: ReqId,
+        ok: bool,
+        ts: Ts,
+        val: Option<Value>,
+    },
+    /// `(OW, key, ots, val)`.
+    Ow {
+        req: ReqId,
+        key: Key,
+        ots: Ts,
+        val: Value,
+    },
+    /// `(ACK-OW, status)`.
+    AckOw { req: ReqId, ok: bool },
+
+    // ---- Algorithm 3 ----
+    /// `*(OR-TS, key, ots)`.
+    OrTs { req: ReqId, key: Key, ots: Ts },
+    /// `*(ACK-OR-TS, status, ts[key])`.
+    AckOrTs { req: ReqId, ok: bool, ts: Ts },
+    /// `*(OR-DATA, key, ts)`.
+    OrData { req: ReqId, key: Key, ts: Ts },
+    /// `(ACK-OR-DATA, status, val[key])`: normal, it carries the value.
+    AckOrData {
+        req: ReqId,
+        ok: bool,
+        val: Option<Value>,
+    },
+    /// `*(OW-TS, key, ots)`.
+    OwTs { req: ReqId, key: Key, ots: Ts },
+    /// `*(ACK-OW-TS, status)`.
+    AckOwTs { req: ReqId, ok: bool },
+}
+
+impl Msg {
+    /// The message's class, exactly as the pseudocode marks it.
+    pub fn class(&self) -> Class {
+        use Msg::*;
+        match self {
+            RTs { .. }
+            | AckRTs { .. }
+            | RData { .. }
+            | WTs { .. }
+            | AckWTs { .. }
+            | AckWLocal { .. }
+            | OrTs { .. }
+            | AckOrTs { .. }
+            | OrData { .. }
+            | OwTs { .. }
+            | AckOwTs { .. } => Class::Priority,
+            ClockReq { .. }
+            | ClockResp { .. }
+            | AbdQuery { .. }
+            | AbdQueryAck { .. }
+            | AbdTsQuery { .. }
+            | AbdTsQueryAck { .. }
+            | AbdStore { .. }
+            | AbdStoreAck { .. }
+            | AckRData { .. }
+            | WLocal { .. }
+            | WRemote { .. }
+            | AckWRemote { .. }
+            | Or { .. }
+            | AckOr { .. }
+            | Ow { .. }
+            | AckOw { .. }
+            | AckOrData { .. } => Class::Normal,
+        }
+    }
+
+    /// The request id the message carries or echoes.
+    pub fn req(&self) -> ReqId {
+        use Msg::*;
+        match self {
+            ClockReq { req }
+            | ClockResp { req, .. }
+            | AbdQuery { req, .. }
+            | AbdQueryAck { req, .. }
+            | AbdTsQuery { req, .. }
+            | AbdTsQueryAck { req, .. }
+            | AbdStore { req, .. }
+            | AbdStoreAck { req }
+            | RTs { req, .. }
+            | AckRTs { req, .. }
+            | RData { req, .. }
+            | AckRData { req, .. }
+            | WTs { req, .. }
+            | AckWTs { req }
+            | WLocal { req, .. }
+            | AckWLocal { req }
+            | WRemote { req, .. }
+            | AckWRemote { req }
+            | Or { req, .. }
+            | AckOr { req, .. }
+            | Ow { req, .. }
+            | AckOw { req, .. }
+            | OrTs { req, .. }
+            | AckOrTs { req, .. }
+            | OrData { req, .. }
+            | AckOrData { req, .. }
+            | OwTs { req, .. }
+            | AckOwTs { req, .. } => *req,
+        }
+    }
+
+    /// The paper's name of the message, for traces and counters.
+    pub fn name(&self) -> &'static str {
+        use Msg::*;
+        match self {
+            ClockReq { .. } => "CLOCK",
+            ClockResp { .. } => "ACK-CLOCK",
+            AbdQuery { .. } => "QUERY",
+            AbdQueryAck { .. } => "ACK-QUERY",
+            AbdTsQuery { .. } => "QUERY-TS",
+            AbdTsQueryAck { .. } => "ACK-QUERY-TS",
+            AbdStore { .. } => "STORE",
+            AbdStoreAck { .. } => "ACK-STORE",
+            RTs { .. } => "R-TS",
+            AckRTs { .. } => "ACK-R-TS",
+            RData { .. } => "R-DATA",
+            AckRData { .. } => "ACK-R-DATA",
+            WTs { .. } => "W-TS",
+            AckWTs { .. } => "ACK-W-TS",
+            WLocal { .. } => "W-LOCAL",
+            AckWLocal { .. } => "ACK-W-LOCAL",
+            WRemote { .. } => "W-REMOTE",
+            AckWRemote { .. } => "ACK-W-REMOTE",
+            Or { .. } => "OR",
+            AckOr { .. } => "ACK-OR",
+            Ow { .. } => "OW",
+            AckOw { .. } => "ACK-OW",
+            OrTs { .. } => "OR-TS",
+            AckOrTs { .. } => "ACK-OR-TS",
+            OrData { .. } => "OR-DATA",
+            AckOrData { .. } => "ACK-OR-DATA",
+            OwTs { .. } => "OW-TS",
+            AckOwTs { .. } => "ACK-OW-TS",
+        }
+    }
+
+    /// Whether the message is a reply (it answers a request of the receiver).
+    pub fn is_reply(&self) -> bool {
+        use Msg::*;
+        matches!(
+            self,
+            ClockResp { .. }
+                | AbdQueryAck { .. }
+                | AbdTsQueryAck { .. }
+                | AbdStoreAck { .. }
+                | AckRTs { .. }
+                | AckRData { .. }
+                | AckWTs { .. }
+                | AckWLocal { .. }
+                | AckWRemote { .. }
+                | AckOr { .. }
+                | AckOw { .. }
+                | AckOrTs { .. }
+                | AckOrData { .. }
+                | AckOwTs { .. }
+        )
+    }
+}
+
+/// An operation a client invokes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Op {
+    /// `read()` of a RW object.
+    Read,
+    /// `write(value)` of a RW object.
+    Write(Value),
+    /// `execute(command)` of a RMW object.
+    Execute(Command),
+}
+
+/// What an operation returned.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Ret {
+    /// A read's value.
+    ReadOk(Value),
+    /// A write completed.
+    WriteOk,
+    /// An execute's result.
+    ExecuteOk(Value),
+    /// ⊥: the RMW operation aborted; it may or may not have taken effect
+    /// (Section 2).
+    Aborted,
+}

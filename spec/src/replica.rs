@@ -1,0 +1,397 @@
+//! The server: the replica role (`upon receive` handlers of every algorithm)
+//! and the local-replica role (W-LOCAL and its background propagation). One
+//! server may hold both roles, as replica 1 does in the paper's Figure 5.
+
+use crate::config::{Mutation, Shared};
+use crate::msg::Msg;
+use crate::quorum::{majority, Tally, Votes};
+use crate::types::{Id, IdSet, Key, ReqId, Ts, Value};
+use crate::Timer;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Per-key state of the replica role.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Object {
+    /// `ts[key]`: timestamp of the current value.
+    pub ts: Ts,
+    /// `ots[key]`: ordering timestamp (RMW algorithms).
+    pub ots: Ts,
+    /// `val[key]`; `None` is ⊥: the timestamp is known but its value has not
+    /// arrived from the local replicas yet.
+    pub val: Option<Value>,
+    /// `remote_buf[key]`: values that arrived by W-REMOTE ahead of their W-TS.
+    pub remote_buf: BTreeMap<Ts, Value>,
+}
+
+impl Default for Object {
+    fn default() -> Self {
+        Object {
+            ts: Ts::ZERO,
+            ots: Ts::ZERO,
+            val: Some(Value::empty()),
+            remote_buf: BTreeMap::new(),
+        }
+    }
+}
+
+/// One background propagation of the local-replica role: the `async
+/// sendwait(W-REMOTE ...)` of W-LOCAL, whose entry in `local_buf` is deleted
+/// once a majority of replicas acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Propagation {
+    /// The value being propagated.
+    pub val: Value,
+    /// Request id of the W-REMOTE messages.
+    pub req: ReqId,
+    /// ACK-W-REMOTE received.
+    pub acks: Votes,
+}
+
+/// A blocking request ("wait until ts[key] ≥ ts and val[key] ≠ ⊥") parked
+/// until the value arrives.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Parked {
+    /// Who asked.
+    pub from: Id,
+    /// Their request id.
+    pub req: ReqId,
+    /// The key.
+    pub key: Key,
+    /// The timestamp asked for.
+    pub ts: Ts,
+    /// R-DATA (Algorithm 1) or OR-DATA (Algorithm 3).
+    pub rmw: bool,
+}
+
+/// State of a server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServerState {
+    /// Replica role: objects by key.
+    pub objects: BTreeMap<Key, Object>,
+    /// Local-replica role: `local_buf[key][ts]`, with its propagation.
+    pub local_buf: BTreeMap<(Key, Ts), Propagation>,
+    /// Parked R-DATA / OR-DATA requests.
+    pub parked: BTreeSet<Parked>,
+    /// Next request id for W-REMOTE.
+    pub next_req: ReqId,
+}
+
+/// Commands a handler emits: sends and timers (the sans-IO output).
+pub type Sends = Vec<(Id, Msg)>;
+
+/// The server actor's configuration.
+#[derive(Clone, Debug)]
+pub struct Server {
+    /// The deployment it belongs to.
+    pub deployment: Shared,
+}
+
+impl Server {
+    fn replicas(&self, key: &Key) -> &[Id] {
+        self.deployment
+            .directory
+            .lookup(key)
+            .map(|c| c.replicas.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn mutation(&self) -> Mutation {
+        self.deployment.mutation
+    }
+
+    /// Handles one message. Returns whether a retransmission timer is needed.
+    pub fn on_msg(&self, state: &mut ServerState, src: Id, msg: Msg, out: &mut Sends) -> bool {
+        use Msg::*;
+        let mut touched: Option<Key> = None;
+        match msg {
+            // ---------------- ABD ----------------
+            AbdQuery { req, key } => {
+                let o = state.objects.entry(key).or_default();
+                let val = o.val.clone().unwrap_or_else(Value::empty);
+                out.push((src, AbdQueryAck { req, ts: o.ts, val }));
+            }
+            AbdTsQuery { req, key } => {
+                let o = state.objects.entry(key).or_default();
+                out.push((src, AbdTsQueryAck { req, ts: o.ts }));
+            }
+            AbdStore { req, key, ts, val } => {
+                let o = state.objects.entry(key).or_default();
+                if ts > o.ts {
+                    o.ts = ts;
+                    o.val = Some(val);
+                }
+                out.push((src, AbdStoreAck { req }));
+            }
+
+            // ---------------- Algorithm 1 ----------------
+            RTs { req, key } => {
+                let o = state.objects.entry(key).or_default();
+                out.push((src, AckRTs { req, ts: o.ts }));
+            }
+            RData { req, key, ts } => {
+                state.objects.entry(key.clone()).or_default();
+                state.parked.insert(Parked {
+                    from: src,
+                    req,
+                    key: key.clone(),
+                    ts,
+                    rmw: false,
+                });
+                touched = Some(key);
+            }
+            WTs { req, key, ts } => {
+                let o = state.objects.entry(key.clone()).or_default();
+                if ts > o.ts {
+                    adopt_timestamp(o, ts, self.mutation());
+                    touched = Some(key);
+                }
+                out.push((src, AckWTs { req }));
+            }
+            WLocal { req, key, ts, val } => {
+                let replicas = self.replicas(&key);
+                if !state.local_buf.contains_key(&(key.clone(), ts)) {
+                    let preq = state.next_req;
+                    state.next_req += 1;
+                    for &r in replicas {
+                        out.push((
+                            r,
+                            WRemote {
+                                req: preq,
+                                key: key.clone(),
+                                ts,
+                                val: val.clone(),
+                            },
+                        ));
+                    }
+                    state.local_buf.insert(
+                        (key, ts),
+                        Propagation {
+                            val,
+                            req: preq,
+                            acks: Votes::default(),
+                        },
+                    );
+                }
+                out.push((src, AckWLocal { req }));
+            }
+            WRemote { req, key, ts, val } => {
+                let mutation = self.mutation();
+                let o = state.objects.entry(key.clone()).or_default();
+                if ts == o.ts {
+                    if o.val.is_none() {
+                        o.val = Some(val);
+                        touched = Some(key);
+                    }
+                } else if ts > o.ts {
+                    o.remote_buf.insert(ts, val);
+                } else if mutation == Mutation::WRemoteStoresLower {
+                    o.val = Some(val);
+                }
+                out.push((src, AckWRemote { req }));
+            }
+            AckWRemote { req } => {
+                let found = state.local_buf.iter_mut().find(|(_, p)| p.req == req);
+                if let Some((k, p)) = found {
+                    let needed = majority(self.replicas(&k.0).len());
+                    if p.acks.record(src, true, needed) == Tally::Accepted {
+                        let k = k.clone();
+                        state.local_buf.remove(&k);
+                    }
+                }
+            }
+
+            // ---------------- Algorithm 2 ----------------
+            Or { req, key, ots } => {
+                let o = state.objects.entry(key).or_default();
+                if ots > o.ots {
+                    o.ots = ots;
+                    out.push((
+                        src,
+                        AckOr {
+                            req,
+                            ok: true,
+                            ts: o.ts,
+                            val: o.val.clone(),
+                        },
+                    ));
+                } else {
+                    out.push((
+                        src,
+                        AckOr {
+                            req,
+                            ok: false,
+                            ts: Ts::ZERO,
+                            val: None,
+                        },
+                    ));
+                }
+            }
+            Ow { req, key, ots, val } => {
+                let o = state.objects.entry(key).or_default();
+                let ok = ots >= o.ots;
+                if ok {
+                    o.ots = ots;
+                    o.ts = ots;
+                    o.val = Some(val);
+                }
+                out.push((src, AckOw { req, ok }));
+            }
+
+            // ---------------- Algorithm 3 ----------------
+            OrTs { req, key, ots } => {
+                let o = state.objects.entry(key).or_default();
+                let accept = match self.mutation() {
+                    Mutation::OrTsAcceptsEqual => ots >= o.ots,
+                    _ => ots > o.ots,
+                };
+                if accept {
+                    o.ots = ots;
+                    out.push((
+                        src,
+                        AckOrTs {
+                            req,
+                            ok: true,
+                            ts: o.ts,
+                        },
+                    ));
+                } else {
+                    out.push((
+                        src,
+                        AckOrTs {
+                            req,
+                            ok: false,
+                            ts: Ts::ZERO,
+                        },
+                    ));
+                }
+            }
+            OrData { req, key, ts } => {
+                state.objects.entry(key.clone()).or_default();
+                state.parked.insert(Parked {
+                    from: src,
+                    req,
+                    key: key.clone(),
+                    ts,
+                    rmw: true,
+                });
+                touched = Some(key);
+            }
+            OwTs { req, key, ots } => {
+                let o = state.objects.entry(key.clone()).or_default();
+                let ok = ots >= o.ots;
+                if ok {
+                    o.ots = ots;
+                    // A duplicate OW-TS of the timestamp already adopted keeps
+                    // the value (the pseudocode would reset it to ⊥ and lose
+                    // a value that W-REMOTE already delivered).
+                    if ots != o.ts {
+                        adopt_timestamp(o, ots, self.mutation());
+                        touched = Some(key);
+                    }
+                }
+                out.push((src, AckOwTs { req, ok }));
+            }
+
+            // Replies are for clients; a server ignores the rest.
+            _ => {}
+        }
+        if let Some(key) = touched {
+            self.serve_parked(state, &key, out);
+        }
+        self.deployment.options.retransmit && !state.local_buf.is_empty()
+    }
+
+    /// Answers the parked requests on `key` that can now be answered.
+    fn serve_parked(&self, state: &mut ServerState, key: &Key, out: &mut Sends) {
+        let Some(o) = state.objects.get(key) else {
+            return;
+        };
+        let lower_ok = self.mutation() == Mutation::RDataLowerTs;
+        let ready: Vec<Parked> = state
+            .parked
+            .iter()
+            .filter(|p| &p.key == key)
+            .filter(|p| o.val.is_some() && (o.ts >= p.ts || (lower_ok && !p.rmw)))
+            .cloned()
+            .collect();
+        for p in ready {
+            state.parked.remove(&p);
+            let val = o.val.clone();
+            let reply = if p.rmw {
+                // Algorithm 3: the data of exactly `ts`, else status false.
+                if o.ts == p.ts {
+                    Msg::AckOrData {
+                        req: p.req,
+                        ok: true,
+                        val,
+                    }
+                } else {
+                    Msg::AckOrData {
+                        req: p.req,
+                        ok: false,
+                        val: None,
+                    }
+                }
+            } else {
+                Msg::AckRData {
+                    req: p.req,
+                    ts: o.ts,
+                    val: val.expect("checked above"),
+                }
+            };
+            out.push((p.from, reply));
+        }
+    }
+
+    /// Retransmission timer: resend W-REMOTE to the replicas that have not
+    /// acknowledged. Returns whether the timer is still needed.
+    pub fn on_timeout(&self, state: &mut ServerState, _timer: &Timer, out: &mut Sends) -> bool {
+        for ((key, ts), p) in &state.local_buf {
+            for &r in self.replicas(key) {
+                if !p.acks.from.contains(r) {
+                    out.push((
+                        r,
+                        Msg::WRemote {
+                            req: p.req,
+                            key: key.clone(),
+                            ts: *ts,
+                            val: p.val.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        !state.local_buf.is_empty()
+    }
+
+    /// The keys whose replica holds a timestamp without its value: after a
+    /// site disaster, the data that was lost (Section 4.3).
+    pub fn missing_values(state: &ServerState) -> impl Iterator<Item = (&Key, Ts)> {
+        state
+            .objects
+            .iter()
+            .filter(|(_, o)| o.val.is_none())
+            .map(|(k, o)| (k, o.ts))
+    }
+}
+
+/// W-TS / OW-TS with a timestamp newer than `ts[key]`: adopt it, take the
+/// value from `remote_buf` if it arrived first, else set ⊥ and wait for it.
+/// Entries below the new timestamp are deleted: no handler can use them any
+/// more (W-REMOTE and W-TS ignore timestamps below `ts[key]`, and OW-TS needs
+/// one at least `ots[key] ≥ ts[key]`). The paper deletes them only when the
+/// value is found; deleting them in both cases bounds `remote_buf`.
+fn adopt_timestamp(o: &mut Object, ts: Ts, mutation: Mutation) {
+    o.ts = ts;
+    match o.remote_buf.remove(&ts) {
+        Some(v) => o.val = Some(v),
+        None if mutation == Mutation::WTsKeepsOldValue => {}
+        None => o.val = None,
+    }
+    o.remote_buf = o.remote_buf.split_off(&ts);
+}
+
+/// Ids of `set` not in `acked`.
+pub fn unacked(set: &[Id], acked: IdSet) -> impl Iterator<Item = Id> + '_ {
+    set.iter().copied().filter(move |id| !acked.contains(*id))
+}

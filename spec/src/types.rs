@@ -1,0 +1,160 @@
+//! Domain types shared by every algorithm: timestamps, keys, values, priority
+//! classes and small sets of node ids.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+pub use stateright::actor::Id;
+
+/// A timestamp `(time, node)`, totally ordered: by time, then by the id of the
+/// node that took it (Section 3.2: timestamps from synchronized clocks; the
+/// node id breaks ties so two writers never share one).
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ts {
+    /// Clock reading (microseconds in the runtime, a counter in the model).
+    pub time: u64,
+    /// The node that took the timestamp.
+    pub node: u32,
+}
+
+impl Ts {
+    /// The timestamp of every object's initial value.
+    pub const ZERO: Ts = Ts { time: 0, node: 0 };
+
+    /// A timestamp taken by `node` at `time`.
+    pub fn new(time: u64, node: Id) -> Ts {
+        Ts {
+            time,
+            node: usize::from(node) as u32,
+        }
+    }
+}
+
+impl fmt::Debug for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.time, self.node)
+    }
+}
+
+/// The network class of a message: the `*( )` marks of the pseudocode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Class {
+    /// Prioritized: small critical fields (timestamps, acks), sent with DSCP EF.
+    Priority,
+    /// Normal: everything else, including every message that carries a value.
+    Normal,
+}
+
+/// An immutable byte string, cheap to clone: keys, values and RMW command
+/// arguments. Printed as text when it is UTF-8.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Bytes(Arc<[u8]>);
+
+impl Bytes {
+    /// The empty byte string: the initial value of every object.
+    pub fn empty() -> Bytes {
+        Bytes(Arc::from(&b""[..]))
+    }
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+    /// Number of bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// True if there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Bytes {
+    fn from(s: &str) -> Bytes {
+        Bytes(Arc::from(s.as_bytes()))
+    }
+}
+impl From<String> for Bytes {
+    fn from(s: String) -> Bytes {
+        Bytes(Arc::from(s.into_bytes()))
+    }
+}
+impl From<&[u8]> for Bytes {
+    fn from(s: &[u8]) -> Bytes {
+        Bytes(Arc::from(s))
+    }
+}
+impl From<Vec<u8>> for Bytes {
+    fn from(s: Vec<u8>) -> Bytes {
+        Bytes(Arc::from(s))
+    }
+}
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match std::str::from_utf8(&self.0) {
+            Ok(s) => write!(f, "{s:?}"),
+            Err(_) => write!(f, "{:02x?}", &self.0[..]),
+        }
+    }
+}
+
+/// Object key (the container id is a prefix of it, Section 3.1).
+pub type Key = Bytes;
+/// Object value.
+pub type Value = Bytes;
+/// Request id: echoed by every reply so that late and duplicated replies are
+/// recognised and retransmissions are harmless.
+pub type ReqId = u32;
+
+/// A set of node ids (ids below 64), as a bit mask: small, canonical, cheap
+/// to hash. Used for "who has acknowledged" and "who is crashed".
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IdSet(pub u64);
+
+impl IdSet {
+    /// The empty set.
+    pub const EMPTY: IdSet = IdSet(0);
+    /// Adds `id`; returns true if it was not there.
+    pub fn insert(&mut self, id: Id) -> bool {
+        let bit = 1u64 << usize::from(id);
+        let new = self.0 & bit == 0;
+        self.0 |= bit;
+        new
+    }
+    /// Whether `id` is in the set.
+    pub fn contains(&self, id: Id) -> bool {
+        usize::from(id) < 64 && self.0 & (1u64 << usize::from(id)) != 0
+    }
+    /// Number of ids in the set.
+    pub fn len(&self) -> usize {
+        self.0.count_ones() as usize
+    }
+    /// True if the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+    /// The ids, in increasing order.
+    pub fn iter(self) -> impl Iterator<Item = Id> {
+        (0..64usize)
+            .filter(move |i| self.0 & (1u64 << i) != 0)
+            .map(Id::from)
+    }
+}
+
+impl FromIterator<Id> for IdSet {
+    fn from_iter<I: IntoIterator<Item = Id>>(iter: I) -> Self {
+        let mut s = IdSet::EMPTY;
+        for id in iter {
+            s.insert(id);
+        }
+        s
+    }
+}
+
+impl fmt::Debug for IdSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(usize::from)).finish()
+    }
+}
