@@ -29,8 +29,9 @@ pub enum Phase {
     RTs { mts: Ts, c1: bool },
     /// Algorithm 1 read phase 2: data of `mts` or newer from any one replica.
     RData { mts: Ts, c1: bool },
-    /// W-TS to a majority (a write's phase 2 or a read's write-back); then return `ret`.
-    WTs { ret: Ret },
+    /// W-TS of `ts` to a majority (a write's phase 2 or a read's
+    /// write-back); then return `ret`.
+    WTs { ts: Ts, ret: Ret },
     /// W-LOCAL to a local majority with timestamp `ts`; for Algorithm 3,
     /// `result` is the execute's result, to return after OW-TS.
     WLocal { ts: Ts, result: Option<Value> },
@@ -42,8 +43,8 @@ pub enum Phase {
     OrTs { ots: Ts, mts: Ts },
     /// Algorithm 3 phase 2 (OR-DATA) for the data of `mts`.
     OrData { ots: Ts },
-    /// Algorithm 3 phase 4 (OW-TS); then return `result`.
-    OwTs { result: Value },
+    /// Algorithm 3 phase 4 (OW-TS of `ots`); then return `result`.
+    OwTs { ots: Ts, result: Value },
 }
 
 /// The operation in progress.
@@ -384,6 +385,7 @@ impl Client {
                     s,
                     cur,
                     Phase::WTs {
+                        ts: wb,
                         ret: Ret::ReadOk(val),
                     },
                     &replicas,
@@ -392,7 +394,7 @@ impl Client {
                 );
                 None
             }
-            (Phase::WTs { ret }, AckWTs { .. }) => {
+            (Phase::WTs { ret, .. }, AckWTs { .. }) => {
                 (cur.votes.record(src, true, n) == Tally::Accepted).then_some(ret)
             }
 
@@ -410,7 +412,7 @@ impl Client {
                             self.send_phase(
                                 s,
                                 cur,
-                                Phase::WTs { ret: Ret::WriteOk },
+                                Phase::WTs { ts, ret: Ret::WriteOk },
                                 &replicas,
                                 msg,
                                 out,
@@ -418,7 +420,7 @@ impl Client {
                         }
                         Some(result) => {
                             let msg = OwTs { req, key, ots: ts };
-                            self.send_phase(s, cur, Phase::OwTs { result }, &replicas, msg, out);
+                            self.send_phase(s, cur, Phase::OwTs { ots: ts, result }, &replicas, msg, out);
                         }
                     }
                 }
@@ -496,7 +498,7 @@ impl Client {
                 }
                 _ => Some(Ret::Aborted),
             },
-            (Phase::OwTs { result }, AckOwTs { ok, .. }) => match cur.votes.record(src, ok, n) {
+            (Phase::OwTs { result, .. }, AckOwTs { ok, .. }) => match cur.votes.record(src, ok, n) {
                 Tally::Waiting => None,
                 Tally::Rejected => Some(Ret::Aborted),
                 Tally::Accepted => Some(Ret::ExecuteOk(result)),

@@ -52,7 +52,7 @@ impl Clock {
                     .iter()
                     .find(|(id, _)| *id == src)
                     .map_or(0, |(_, l)| *l);
-                s.last.saturating_sub(lag).max(1)
+                s.last.saturating_sub(lag)
             }
             ClockMode::PerClient => {
                 let t = s.per_client.entry(src).or_insert(0);

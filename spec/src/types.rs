@@ -70,6 +70,12 @@ impl Bytes {
     }
 }
 
+impl Default for Bytes {
+    fn default() -> Bytes {
+        Bytes::empty()
+    }
+}
+
 impl From<&str> for Bytes {
     fn from(s: &str) -> Bytes {
         Bytes(Arc::from(s.as_bytes()))

@@ -1,0 +1,239 @@
+//! Model configurations: which algorithm, which servers in which sites, the
+//! replica set and local sets, the clients and their operations, the
+//! network, the crash bound; and the named configurations of record.
+
+use serde::Serialize;
+use std::sync::Arc;
+use vivace_spec::client::Client;
+use vivace_spec::clock::{Clock, ClockMode};
+use vivace_spec::replica::Server;
+use vivace_spec::{Algorithm, Bytes, Command, Deployment, Directory, Id, Key, Mutation, Node, Op, Options, Site, TimestampMode};
+
+/// Site A: the clients' site in the paper's Figure 5.
+pub const A: Site = 0;
+/// Site B: the remote site.
+pub const B: Site = 1;
+
+/// The network the model explores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Network {
+    /// Unordered, non-duplicating, reliable: any message may be delivered next.
+    Unordered,
+    /// Unordered and lossy: the network may lose up to `drops` messages.
+    /// Actors retransmit on timers; a timer fires once nothing is in flight to
+    /// or from its actor (a timeout longer than any delay), and up to
+    /// `spurious` times at any moment (a timeout that fired too early, which
+    /// duplicates a request).
+    Lossy {
+        /// Messages the network may lose.
+        drops: u8,
+        /// Early timer firings.
+        spurious: u8,
+    },
+}
+
+impl Network {
+    /// Loss budget.
+    pub fn max_drops(self) -> u8 {
+        match self {
+            Network::Unordered => 0,
+            Network::Lossy { drops, .. } => drops,
+        }
+    }
+    /// Early-firing budget.
+    pub fn max_spurious(self) -> u8 {
+        match self {
+            Network::Unordered => 0,
+            Network::Lossy { spurious, .. } => spurious,
+        }
+    }
+}
+
+/// A client of the model: its site and its operations, run in order.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientSpec {
+    /// Its site.
+    pub site: Site,
+    /// Its operations.
+    pub ops: Vec<Op>,
+}
+
+/// Everything that defines one model.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelConfig {
+    /// Name of the configuration (`base`, `crash`, ...).
+    pub name: String,
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// Site of each server; server `i` has id `i`.
+    pub servers: Vec<Site>,
+    /// The replica set (server ids).
+    pub replicas: Vec<usize>,
+    /// The local set of each site (server ids).
+    pub local_sets: Vec<(Site, Vec<usize>)>,
+    /// The clients; client `j` has id `servers.len() + j`.
+    pub clients: Vec<ClientSpec>,
+    /// The network.
+    pub network: Network,
+    /// How many servers may crash.
+    pub max_crashes: usize,
+    /// How writers get timestamps.
+    pub timestamps: TimestampMode,
+    /// How the clock behaves.
+    #[serde(skip)]
+    pub clock: ClockMode,
+    /// Every client writes the same node id into its timestamps, so two
+    /// clients can produce equal timestamps (with [`ClockMode::PerClient`]).
+    pub shared_ts_node: bool,
+    /// Optimization switches.
+    pub options: Options,
+    /// A deliberate bug, for mutants.
+    pub mutation: Mutation,
+    /// Remove messages whose delivery can no longer change anything (see
+    /// `VivaceModel::collect_dead`). On in every configuration of record.
+    pub collect_dead_messages: bool,
+}
+
+/// The key every model operation uses.
+pub fn key() -> Key {
+    Key::from("x")
+}
+
+fn write(v: &str) -> Op {
+    Op::Write(Bytes::from(v))
+}
+
+fn append(v: &str) -> Op {
+    Op::Execute(Command::Append(Bytes::from(v)))
+}
+
+impl ModelConfig {
+    /// `base` (issue 2): 2 clients in site A; replicas 1, 2, 3 (ids 0, 1, 2)
+    /// with replica 1 in site A and 2, 3 in site B; local set 1, 4, 5 in
+    /// site A (ids 0, 3, 4), as in the paper's Figure 5. RW: each client
+    /// writes then reads; RMW: each client runs two executes.
+    pub fn base(algorithm: Algorithm) -> ModelConfig {
+        let clients = if algorithm.is_rmw() {
+            vec![
+                ClientSpec { site: A, ops: vec![append("a"), append("a")] },
+                ClientSpec { site: A, ops: vec![append("b"), append("b")] },
+            ]
+        } else {
+            vec![
+                ClientSpec { site: A, ops: vec![write("a"), Op::Read] },
+                ClientSpec { site: A, ops: vec![write("b"), Op::Read] },
+            ]
+        };
+        ModelConfig {
+            name: "base".into(),
+            algorithm,
+            servers: vec![A, B, B, A, A],
+            replicas: vec![0, 1, 2],
+            local_sets: vec![(A, vec![0, 3, 4])],
+            clients,
+            network: Network::Unordered,
+            max_crashes: 0,
+            timestamps: TimestampMode::Clock,
+            clock: ClockMode::Synchronized,
+            shared_ts_node: false,
+            options: Options::default(),
+            mutation: Mutation::None,
+            collect_dead_messages: true,
+        }
+    }
+
+    /// `crash`: `base` where any one server may crash.
+    pub fn crash(algorithm: Algorithm) -> ModelConfig {
+        ModelConfig { name: "crash".into(), max_crashes: 1, ..Self::base(algorithm) }
+    }
+
+    /// `lossy`: `base` on a lossy network with retransmission.
+    pub fn lossy(algorithm: Algorithm) -> ModelConfig {
+        let mut cfg = Self::base(algorithm);
+        cfg.name = "lossy".into();
+        cfg.network = Network::Lossy { drops: 1, spurious: 1 };
+        cfg.options.retransmit = true;
+        cfg
+    }
+
+    /// `cross-site`: client 1 in site A, client 2 in site B, each site with
+    /// its own local set; so a read in one site can need a value that sits
+    /// only at the other site's local replicas (the worst case of Figure 3).
+    pub fn cross_site(algorithm: Algorithm) -> ModelConfig {
+        let mut cfg = Self::base(algorithm);
+        cfg.name = "cross-site".into();
+        cfg.clients[1].site = B;
+        // ids: 0 A replica+local, 1 B replica+local, 2 B replica, 3 A local, 4 B local
+        cfg.servers = vec![A, B, B, A, B];
+        cfg.local_sets = vec![(A, vec![3]), (B, vec![4])];
+        cfg
+    }
+
+    /// The configuration Stateright's linearizable-register example checks
+    /// by default: clock-free ABD, 3 servers, 2 clients that each write then
+    /// read, unordered non-duplicating network.
+    pub fn stateright_default() -> ModelConfig {
+        ModelConfig {
+            name: "stateright-default".into(),
+            servers: vec![A, A, A],
+            replicas: vec![0, 1, 2],
+            local_sets: vec![],
+            timestamps: TimestampMode::QueryMajority,
+            ..Self::base(Algorithm::Abd)
+        }
+    }
+
+    /// Configuration by name.
+    pub fn named(algorithm: Algorithm, name: &str) -> Option<ModelConfig> {
+        Some(match name {
+            "base" => Self::base(algorithm),
+            "crash" => Self::crash(algorithm),
+            "lossy" => Self::lossy(algorithm),
+            "cross-site" => Self::cross_site(algorithm),
+            "stateright-default" if algorithm == Algorithm::Abd => Self::stateright_default(),
+            _ => return None,
+        })
+    }
+
+    /// Names of the configurations of record.
+    pub const OF_RECORD: [&'static str; 4] = ["base", "crash", "lossy", "cross-site"];
+
+    /// Id of the clock actor.
+    pub fn clock_id(&self) -> Id {
+        Id::from(self.servers.len() + self.clients.len())
+    }
+
+    /// Builds the shared deployment and the actors (servers, clients, clock).
+    pub fn build(&self) -> (Arc<Deployment>, Vec<Node>) {
+        let ids = |v: &[usize]| v.iter().map(|&i| Id::from(i)).collect::<Vec<_>>();
+        let mut sites: Vec<Site> = self.servers.clone();
+        sites.extend(self.clients.iter().map(|c| c.site));
+        sites.push(A);
+        let directory = Directory::single(
+            self.algorithm,
+            ids(&self.replicas),
+            self.local_sets.iter().map(|(s, v)| (*s, ids(v))).collect(),
+        );
+        let deployment = Arc::new(Deployment {
+            directory,
+            sites,
+            clock: self.clock_id(),
+            timestamps: self.timestamps,
+            options: self.options.clone(),
+            mutation: self.mutation,
+        });
+        let mut actors: Vec<Node> =
+            self.servers.iter().map(|_| Node::Server(Server { deployment: deployment.clone() })).collect();
+        for (j, c) in self.clients.iter().enumerate() {
+            let id = Id::from(self.servers.len() + j);
+            let script = c.ops.iter().map(|op| (key(), op.clone())).collect();
+            let mut client = Client::new(deployment.clone(), id, script);
+            if self.shared_ts_node {
+                client.ts_node = self.servers.len() as u32;
+            }
+            actors.push(Node::Client(client));
+        }
+        actors.push(Node::Clock(Clock { mode: self.clock.clone() }));
+        (deployment, actors)
+    }
+}

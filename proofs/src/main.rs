@@ -1,0 +1,190 @@
+//! `vivace-proofs`: check the configurations of record, refute the mutants,
+//! or explore a model in Stateright's Explorer.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use stateright::Model;
+use vivace_proofs::config::ModelConfig;
+use vivace_proofs::model::VivaceModel;
+use vivace_proofs::mutants;
+use vivace_proofs::run::{check, render, Report, RunOptions, Search};
+use vivace_spec::Algorithm;
+
+#[derive(Parser)]
+#[command(about = "Model checking of the Vivace algorithms")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check one algorithm, or all of them, exhaustively.
+    Check {
+        /// abd, vivace_rw, lan_rmw or vivace_rmw.
+        algorithm: Option<String>,
+        /// Every algorithm in every configuration of record.
+        #[arg(long)]
+        all: bool,
+        /// base, crash, lossy, cross-site (or stateright-default for abd). Default: every configuration of record.
+        #[arg(long)]
+        config: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run each configuration in its own process, so peak memory is its own.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        isolate: bool,
+    },
+    /// Check every mutant: each must be refuted.
+    Mutants {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Only the mutant of this name.
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Serve Stateright's Explorer for a model on 127.0.0.1.
+    Explore {
+        /// abd, vivace_rw, lan_rmw or vivace_rmw.
+        algorithm: String,
+        /// Configuration name.
+        #[arg(long, default_value = "base")]
+        config: String,
+        /// Port.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
+}
+
+fn algorithm(name: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(name).ok_or_else(|| format!("unknown algorithm {name:?}: expected abd, vivace_rw, lan_rmw or vivace_rmw"))
+}
+
+fn emit(r: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(r).expect("a report serializes"));
+    } else {
+        print!("{}", render(r));
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<bool, String> {
+    match cli.cmd {
+        Cmd::Check { algorithm: alg, all, config, json, threads, isolate } => {
+            let algs: Vec<Algorithm> = match (&alg, all) {
+                (Some(a), false) => vec![algorithm(a)?],
+                (None, true) => Algorithm::ALL.to_vec(),
+                _ => return Err("give one ALGORITHM or --all".into()),
+            };
+            let names: Vec<String> = match &config {
+                Some(c) => vec![c.clone()],
+                None => ModelConfig::OF_RECORD.iter().map(|s| s.to_string()).collect(),
+            };
+            let mut jobs = Vec::new();
+            for a in &algs {
+                for n in &names {
+                    let cfg = ModelConfig::named(*a, n).ok_or_else(|| format!("no configuration {n:?} for {}", a.name()))?;
+                    jobs.push(cfg);
+                }
+            }
+            let mut ok = true;
+            let opts = RunOptions { threads: threads.unwrap_or(RunOptions::default().threads), ..Default::default() };
+            if isolate && jobs.len() > 1 {
+                // One process per configuration: its peak memory is its own.
+                let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+                for cfg in jobs {
+                    let mut cmd = std::process::Command::new(&exe);
+                    cmd.args(["check", cfg.algorithm.name(), "--config", &cfg.name, "--json", "--isolate", "false"]);
+                    cmd.args(["--threads", &opts.threads.to_string()]);
+                    let out = cmd.stderr(std::process::Stdio::inherit()).output().map_err(|e| e.to_string())?;
+                    let line = String::from_utf8_lossy(&out.stdout);
+                    let r: serde_json::Value = serde_json::from_str(line.trim()).map_err(|e| format!("child output: {e}: {line}"))?;
+                    let proves = r["exhaustive"] == true
+                        && r["properties"].as_object().is_some_and(|p| p.values().all(|v| v == "holds" || v == "reached"));
+                    ok &= proves;
+                    if json {
+                        println!("{}", line.trim());
+                    } else {
+                        let report: Report = report_from_json(&r);
+                        print!("{}", render(&report));
+                    }
+                }
+            } else {
+                for cfg in jobs {
+                    let r = check(cfg, opts);
+                    ok &= r.proves();
+                    emit(&r, json);
+                }
+            }
+            Ok(ok)
+        }
+        Cmd::Mutants { json, only } => {
+            let mut ok = true;
+            let mut any = false;
+            for m in mutants::all() {
+                if only.as_deref().is_some_and(|o| o != m.name) {
+                    continue;
+                }
+                any = true;
+                let opts = RunOptions { search: Search::Bfs, stop_at_violation: true, ..Default::default() };
+                let mut r = check((m.config)(), opts);
+                r.name = m.name.to_string();
+                r.expected = Some("violated".into());
+                r.refuted_by = Some(m.refuted_by.to_string());
+                ok &= r.violated(m.refuted_by);
+                emit(&r, json);
+                if !json {
+                    println!("  why: {}\n", m.why);
+                }
+            }
+            if !any {
+                return Err(format!("no mutant named {:?}", only.unwrap_or_default()));
+            }
+            Ok(ok)
+        }
+        Cmd::Explore { algorithm: a, config, port } => {
+            let cfg = ModelConfig::named(algorithm(&a)?, &config).ok_or_else(|| format!("no configuration {config:?}"))?;
+            let addr = format!("127.0.0.1:{port}");
+            println!("Explorer for {a}/{config}: http://{addr}/");
+            VivaceModel::new(cfg).checker().threads(1).serve(addr);
+            Ok(true)
+        }
+    }
+}
+
+fn report_from_json(v: &serde_json::Value) -> Report {
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    Report {
+        name: s("name"),
+        algorithm: s("algorithm"),
+        config: s("config"),
+        exhaustive: v["exhaustive"] == true,
+        unique_states: v["unique_states"].as_u64().unwrap_or(0) as usize,
+        max_depth: v["max_depth"].as_u64().unwrap_or(0) as usize,
+        seconds: v["seconds"].as_f64().unwrap_or(0.0),
+        peak_mib: v["peak_mib"].as_f64(),
+        properties: v["properties"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default(),
+        counterexample: v["counterexample"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect()),
+        expected: None,
+        refuted_by: None,
+    }
+}

@@ -1,0 +1,167 @@
+//! Mutants: broken variants of the algorithms that the checker must refute.
+//! Each drops one step the paper says is needed; each is checked in the
+//! smallest configuration that exposes it, with the property that catches it.
+
+use crate::config::{ClientSpec, ModelConfig, Network, A};
+use crate::properties::{DURABLE, LINEARIZABLE};
+use vivace_spec::clock::ClockMode;
+use vivace_spec::{Algorithm, Bytes, Id, Mutation, Op};
+
+/// A broken variant and where it must fail.
+pub struct Mutant {
+    /// Name used on the command line and in JSON.
+    pub name: &'static str,
+    /// What is broken, and the paper's reason for the step it drops.
+    pub why: &'static str,
+    /// The model that must refute it.
+    pub config: fn() -> ModelConfig,
+    /// The property that must be violated.
+    pub refuted_by: &'static str,
+}
+
+fn w(v: &str) -> Op {
+    Op::Write(Bytes::from(v))
+}
+
+/// A writer that writes twice and a reader that reads twice: the shape that
+/// exposes a new-old inversion when a read does not write back.
+fn writer_and_reader(algorithm: Algorithm, name: &str, mutation: Mutation) -> ModelConfig {
+    let mut cfg = ModelConfig::base(algorithm);
+    cfg.name = name.into();
+    cfg.mutation = mutation;
+    cfg.clients = vec![
+        ClientSpec { site: A, ops: vec![w("a"), w("b")] },
+        ClientSpec { site: A, ops: vec![Op::Read, Op::Read] },
+    ];
+    cfg
+}
+
+fn mutated(mut cfg: ModelConfig, name: &str, mutation: Mutation) -> ModelConfig {
+    cfg.name = name.into();
+    cfg.mutation = mutation;
+    cfg
+}
+
+/// Every mutant.
+pub fn all() -> Vec<Mutant> {
+    vec![
+        Mutant {
+            name: "w-ts-before-local-majority",
+            why: "Algorithm 1 sends W-TS after one ACK-W-LOCAL, not a local majority (Section 3.2: \
+                  the writer may send ts only after a majority of local replicas store the value). \
+                  Two lost W-LOCALs and one crash leave a timestamp whose value no one has.",
+            config: || {
+                let mut cfg = ModelConfig::base(Algorithm::VivaceRw);
+                cfg.clients = vec![
+                    ClientSpec { site: A, ops: vec![w("a")] },
+                    ClientSpec { site: A, ops: vec![Op::Read] },
+                ];
+                cfg.network = Network::Lossy { drops: 2, spurious: 0 };
+                cfg.options.retransmit = true;
+                cfg.max_crashes = 1;
+                mutated(cfg, "lossy-crash", Mutation::WTsBeforeLocalMajority)
+            },
+            refuted_by: DURABLE,
+        },
+        Mutant {
+            name: "r-data-lower-ts",
+            why: "R-DATA answers at once, even with a timestamp lower than requested (Algorithm 1: \
+                  'wait until ts[key] >= ts'). A read returns a value older than one already written.",
+            config: || mutated(ModelConfig::base(Algorithm::VivaceRw), "base", Mutation::RDataLowerTs),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "w-ts-keeps-old-value",
+            why: "W-TS adopts the new timestamp but keeps the old value instead of ⊥ (Algorithm 1: \
+                  'else val[key] <- ⊥'). R-DATA then serves the old value under the new timestamp.",
+            config: || mutated(ModelConfig::base(Algorithm::VivaceRw), "base", Mutation::WTsKeepsOldValue),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "ow-ts-keeps-old-value",
+            why: "OW-TS adopts the new ordering timestamp but keeps the old value (Algorithm 3). \
+                  OR-DATA then serves the old state under the new timestamp: a lost update.",
+            config: || mutated(ModelConfig::base(Algorithm::VivaceRmw), "base", Mutation::WTsKeepsOldValue),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "abd-read-skips-write-back",
+            why: "An ABD read returns without its write-back phase (Section 3.2: 'This write-back \
+                  phase is needed to provide linearizability'). New-old inversion.",
+            config: || writer_and_reader(Algorithm::Abd, "writer-reader", Mutation::ReadSkipsWriteBack),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "read-skips-write-back",
+            why: "An Algorithm 1 read returns without its W-TS write-back phase. New-old inversion.",
+            config: || writer_and_reader(Algorithm::VivaceRw, "writer-reader", Mutation::ReadSkipsWriteBack),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "skip-write-back-c1-only",
+            why: "The read skips its write-back on condition C1 alone, without C2 (Section 3.4.1: \
+                  'Condition (C2) is not needed in the original ABD algorithm because the data and \
+                  timestamps are together'). The data can be newer than mts.",
+            config: || writer_and_reader(Algorithm::VivaceRw, "writer-reader", Mutation::SkipWriteBackC1Only),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "write-back-phase1-ts",
+            why: "The read writes back its phase-one mts instead of the timestamp of the data it \
+                  returns (Algorithm 1: 'sendwait(*W-TS, key, data[0].ts)').",
+            config: || writer_and_reader(Algorithm::VivaceRw, "writer-reader", Mutation::WriteBackPhase1Ts),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "w-remote-stores-lower",
+            why: "W-REMOTE stores its value although its timestamp is lower than ts[key] \
+                  (Algorithm 1: only 'if ts = ts[key]', else buffer if higher). A late propagation \
+                  overwrites a newer value.",
+            config: || mutated(ModelConfig::base(Algorithm::VivaceRw), "base", Mutation::WRemoteStoresLower),
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "or-ts-accepts-equal",
+            why: "OR-TS accepts an ordering timestamp equal to the stored one (Algorithm 3: \
+                  'if ots > ots[key]'). With unique timestamps an equal one is only a duplicate; the \
+                  strict inequality is what stops two operations whose timestamps collide (here: \
+                  unsynchronized clocks that read equal, one timestamp node id) from both passing.",
+            config: || {
+                let mut cfg = mutated(ModelConfig::base(Algorithm::VivaceRmw), "colliding-timestamps", Mutation::OrTsAcceptsEqual);
+                cfg.clock = ClockMode::PerClient;
+                cfg.shared_ts_node = true;
+                cfg
+            },
+            refuted_by: LINEARIZABLE,
+        },
+        Mutant {
+            name: "clock-goes-backwards",
+            why: "The second client's clock lags by 2: a write invoked after another completed can \
+                  take a lower timestamp and be lost (Section 2 assumes synchronized clocks).",
+            config: || {
+                let mut cfg = ModelConfig::base(Algorithm::VivaceRw);
+                cfg.name = "lagging-clock".into();
+                cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), 2)]);
+                cfg
+            },
+            refuted_by: LINEARIZABLE,
+        },
+    ]
+}
+
+/// The correct algorithms in the mutants' own configurations: each must
+/// hold, so that a refutation is the mutation's doing and not the setup's.
+pub fn controls() -> Vec<ModelConfig> {
+    let mut seen: Vec<ModelConfig> = Vec::new();
+    for m in all() {
+        let mut cfg = (m.config)();
+        cfg.mutation = Mutation::None;
+        if matches!(cfg.clock, ClockMode::Lagging(_)) {
+            continue; // the clock itself is the bug
+        }
+        if !seen.iter().any(|s| s.name == cfg.name && s.algorithm == cfg.algorithm) {
+            seen.push(cfg);
+        }
+    }
+    seen
+}

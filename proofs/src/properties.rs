@@ -1,0 +1,139 @@
+//! The properties checked on every configuration: the safety property
+//! (`linearizable`), a progress property, and `sometimes` properties that
+//! show the interesting paths of each algorithm are reached.
+
+use crate::config::{ModelConfig, Network};
+use crate::linearizability::HistOp;
+use crate::model::{State, VivaceModel};
+use stateright::Property;
+use vivace_spec::{Algorithm, Id, Msg, NodeState, Op, Ret};
+
+/// Name of the safety property.
+pub const LINEARIZABLE: &str = "linearizable";
+/// Name of the progress property.
+pub const PROGRESS: &str = "progress";
+/// Name of the durability property.
+pub const DURABLE: &str = "durable";
+
+fn linearizable(_: &VivaceModel, s: &State) -> bool {
+    !s.history.violated
+}
+
+/// When nothing is in flight and no timer would send anything, every client
+/// has finished: no operation waits forever (with at most `max_crashes`
+/// crashes, a minority, and the losses the network allows).
+fn progress(m: &VivaceModel, s: &State) -> bool {
+    !m.quiescent(s) || m.all_finished(s)
+}
+
+fn ops(s: &State) -> impl Iterator<Item = (usize, usize, &HistOp)> {
+    s.history.ops.iter().enumerate().flat_map(|(c, v)| v.iter().enumerate().map(move |(i, o)| (c, i, o)))
+}
+
+/// Operation `(c, i)` completed before operation `(d, j)` was invoked.
+fn precedes(s: &State, (c, i): (usize, usize), (d, j): (usize, usize)) -> bool {
+    s.history.ops[d][j].after[c] as usize > i
+}
+
+/// No value lost (Section 4.3): every timestamp a live replica holds without
+/// its value (⊥) has that value at a live node (as `val`, in `remote_buf` or
+/// in `local_buf`) or in flight to one, or is superseded by a newer timestamp
+/// at a live replica. Otherwise a read of it would wait forever: the data a
+/// site disaster destroys.
+fn durable(m: &VivaceModel, s: &State) -> bool {
+    let live = |i: usize| !s.crashed.contains(Id::from(i));
+    let servers = || s.nodes.iter().enumerate().filter(|(i, _)| live(*i)).filter_map(|(_, n)| match n {
+        NodeState::Server(x) => Some(x),
+        _ => None,
+    });
+    let replicas = &m.cfg.replicas;
+    replicas.iter().filter(|&&r| live(r)).all(|&r| {
+        let NodeState::Server(srv) = &s.nodes[r] else { return true };
+        srv.objects.iter().all(|(key, o)| {
+            if o.val.is_some() {
+                return true;
+            }
+            let t = o.ts;
+            let held = servers().any(|x| {
+                x.local_buf.contains_key(&(key.clone(), t))
+                    || x.objects.get(key).is_some_and(|y| (y.ts == t && y.val.is_some()) || y.remote_buf.contains_key(&t))
+            });
+            let in_flight = s.net.iter().any(|e| matches!(&e.msg, Msg::WLocal { ts, .. } | Msg::WRemote { ts, .. } if *ts == t));
+            let superseded = replicas.iter().filter(|&&q| live(q)).any(|&q| match &s.nodes[q] {
+                NodeState::Server(y) => y.objects.get(key).is_some_and(|y| y.ts > t),
+                _ => false,
+            });
+            held || in_flight || superseded
+        })
+    })
+}
+
+/// A read returned the value of a write that was concurrent with it.
+fn read_sees_concurrent_write(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(c, i, r)| {
+        let Some(Ret::ReadOk(v)) = &r.ret else { return false };
+        ops(s).any(|(d, j, w)| {
+            w.op == Op::Write(v.clone()) && !precedes(s, (c, i), (d, j)) && !precedes(s, (d, j), (c, i))
+        })
+    })
+}
+
+/// A read's (or execute's) data came from a server in the client's site.
+fn data_from_local_site(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.ret.is_some() && o.data_local)
+}
+
+/// A read's (or execute's) data came from a server in another site.
+fn data_from_remote_site(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| matches!(o.ret, Some(Ret::ReadOk(_)) | Some(Ret::ExecuteOk(_))) && !o.data_local)
+}
+
+/// An RMW operation aborted (returned ⊥).
+fn rmw_aborts(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.ret == Some(Ret::Aborted))
+}
+
+/// A write (execute) completed while its value was at no replica yet, only
+/// at local replicas.
+fn completes_with_value_only_local(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.value_only_local)
+}
+
+fn all_finished(m: &VivaceModel, s: &State) -> bool {
+    m.all_finished(s)
+}
+
+fn all_finished_with_crash(m: &VivaceModel, s: &State) -> bool {
+    !s.crashed.is_empty() && m.all_finished(s)
+}
+
+/// The properties of a configuration.
+pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
+    let mut p = vec![Property::always(LINEARIZABLE, linearizable)];
+    let vivace = matches!(cfg.algorithm, Algorithm::VivaceRw | Algorithm::VivaceRmw);
+    if vivace {
+        p.push(Property::always(DURABLE, durable));
+    }
+    // On a lossy network a waiting client retransmits forever, so "nothing
+    // in flight" never comes; progress is checked on reliable networks.
+    if cfg.network == Network::Unordered {
+        p.push(Property::always(PROGRESS, progress));
+    }
+    if cfg.algorithm.is_rmw() {
+        p.push(Property::sometimes("an RMW aborts", rmw_aborts));
+    } else {
+        p.push(Property::sometimes("a read returns a concurrent write's value", read_sees_concurrent_write));
+    }
+    if vivace {
+        p.push(Property::sometimes("data comes from the local site", data_from_local_site));
+        p.push(Property::sometimes("completes with its value only at local replicas", completes_with_value_only_local));
+        if cfg.clients.iter().any(|c| c.site != cfg.clients[0].site) {
+            p.push(Property::sometimes("data comes from a remote site", data_from_remote_site));
+        }
+    }
+    p.push(Property::sometimes("every client finished", all_finished));
+    if cfg.max_crashes > 0 {
+        p.push(Property::sometimes("every client finished with a server crashed", all_finished_with_crash));
+    }
+    p
+}
