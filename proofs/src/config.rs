@@ -92,6 +92,10 @@ pub struct ModelConfig {
     /// Remove messages whose delivery can no longer change anything (see
     /// `VivaceModel::collect_dead`). On in every configuration of record.
     pub collect_dead_messages: bool,
+    /// Visit one state per class of states equal up to renaming
+    /// interchangeable servers (see `symmetry`). On in every configuration
+    /// of record.
+    pub symmetry: bool,
 }
 
 /// The key every model operation uses.
@@ -139,6 +143,7 @@ impl ModelConfig {
             options: Options::default(),
             mutation: Mutation::None,
             collect_dead_messages: true,
+            symmetry: true,
         }
     }
 

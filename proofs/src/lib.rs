@@ -15,3 +15,4 @@ pub mod model;
 pub mod mutants;
 pub mod properties;
 pub mod run;
+pub mod symmetry;

@@ -51,8 +51,9 @@ pub struct History {
 /// A state of the model.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct State {
-    /// Every actor's state, indexed by id.
-    pub nodes: Vec<NodeState>,
+    /// Every actor's state, indexed by id; shared between states until an
+    /// actor changes.
+    pub nodes: Vec<Arc<NodeState>>,
     /// Messages in flight: a sorted multiset.
     pub net: Vec<Envelope>,
     /// Actors with a retransmission timer armed.
@@ -66,6 +67,9 @@ pub struct State {
     pub spurious_left: u8,
     /// Client operations.
     pub history: History,
+    /// The groups of interchangeable servers of the symmetry reduction (the
+    /// same in every state of a model), if it is on.
+    pub groups: Option<Arc<crate::symmetry::Groups>>,
 }
 
 /// A step of the model.
@@ -116,12 +120,12 @@ impl VivaceModel {
         delivered: Option<&Envelope>,
     ) {
         let i = usize::from(id);
-        let before = state.nodes[i].clone();
-        let mut cow = Cow::Borrowed(&before);
+        let before = Arc::clone(&state.nodes[i]);
+        let mut cow = Cow::Borrowed(&*before);
         let mut out = Out::new();
         f(&self.actors[i], &mut cow, &mut out);
         if let Cow::Owned(next) = cow {
-            state.nodes[i] = next;
+            state.nodes[i] = Arc::new(next);
         }
         self.apply_out(state, id, out);
         if self.is_client(id) {
@@ -153,7 +157,7 @@ impl VivaceModel {
     /// Records invocations and returns of client `id` that the last step made.
     fn record(&self, state: &mut State, id: Id, before: &NodeState, delivered: Option<&Envelope>) {
         let c = self.client_index(id);
-        let (NodeState::Client(old), NodeState::Client(new)) = (before, &state.nodes[usize::from(id)]) else {
+        let (NodeState::Client(old), NodeState::Client(new)) = (before, &*state.nodes[usize::from(id)]) else {
             return;
         };
         let (old_done, new_done) = (old.done.len(), new.done.len());
@@ -209,7 +213,7 @@ impl VivaceModel {
             _ => return false,
         };
         let replicas = &self.deployment.directory.containers[0].replicas;
-        !replicas.iter().any(|&r| match &state.nodes[usize::from(r)] {
+        !replicas.iter().any(|&r| match &*state.nodes[usize::from(r)] {
             NodeState::Server(s) => s
                 .objects
                 .values()
@@ -225,7 +229,7 @@ impl VivaceModel {
     /// so removing them keeps every reachable actor state and history.
     fn collect_dead(&self, state: &mut State) {
         let nodes = &state.nodes;
-        state.net.retain(|env| match &nodes[usize::from(env.dst)] {
+        state.net.retain(|env| match &*nodes[usize::from(env.dst)] {
             NodeState::Client(c) => match &c.current {
                 Some(cur) => env.msg.req() == cur.req && !cur.votes.from.contains(env.src),
                 None => false,
@@ -240,7 +244,7 @@ impl VivaceModel {
 
     /// Whether every client finished all its operations.
     pub fn all_finished(&self, state: &State) -> bool {
-        self.actors.iter().zip(&state.nodes).all(|(a, s)| match (a, s) {
+        self.actors.iter().zip(&state.nodes).all(|(a, s)| match (a, &**s) {
             (Node::Client(c), NodeState::Client(s)) => c.finished(s),
             _ => true,
         })
@@ -260,17 +264,18 @@ impl Model for VivaceModel {
             drops_left: self.cfg.network.max_drops(),
             spurious_left: self.cfg.network.max_spurious(),
             history: History { ops: vec![Vec::new(); self.cfg.clients.len()], violated: false },
+            groups: self.cfg.symmetry.then(|| Arc::new(crate::symmetry::Groups(self.cfg.symmetric_groups()))),
         };
         let mut outs = Vec::new();
         for (i, a) in self.actors.iter().enumerate() {
             let mut out = Out::new();
-            state.nodes.push(a.on_start(Id::from(i), &None, &mut out));
+            state.nodes.push(Arc::new(a.on_start(Id::from(i), &None, &mut out)));
             outs.push(out);
         }
         for (i, out) in outs.into_iter().enumerate() {
             self.apply_out(&mut state, Id::from(i), out);
             // on_start moved each client into its first operation.
-            if let NodeState::Client(s) = &state.nodes[i] {
+            if let NodeState::Client(s) = &*state.nodes[i] {
                 if let Some(cur) = &s.current {
                     let op = HistOp::invoked(cur.op.clone(), vec![0; self.cfg.clients.len()]);
                     state.history.ops[self.client_index(Id::from(i))].push(op);
@@ -334,7 +339,7 @@ impl Model for VivaceModel {
                 // still in flight from it may as well not have left yet.
                 state.net.retain(|e| e.dst != id && e.src != id);
                 // A crashed server never acts again: one canonical state for it.
-                state.nodes[usize::from(id)] = NodeState::Server(Default::default());
+                state.nodes[usize::from(id)] = Arc::new(NodeState::Server(Default::default()));
             }
         }
         if self.cfg.collect_dead_messages {
@@ -373,7 +378,7 @@ impl VivaceModel {
     pub fn quiescent(&self, state: &State) -> bool {
         state.net.is_empty()
             && state.timers.iter().all(|id| {
-                let mut cow = Cow::Borrowed(&state.nodes[usize::from(id)]);
+                let mut cow = Cow::Borrowed(&*state.nodes[usize::from(id)]);
                 let mut out = Out::new();
                 self.actors[usize::from(id)].on_timeout(id, &mut cow, &vivace_spec::Timer::Retransmit, &mut out);
                 !out.into_iter().any(|c| matches!(c, Command::Send(dst, _) if !state.crashed.contains(dst)))

@@ -42,13 +42,13 @@ fn precedes(s: &State, (c, i): (usize, usize), (d, j): (usize, usize)) -> bool {
 /// site disaster destroys.
 fn durable(m: &VivaceModel, s: &State) -> bool {
     let live = |i: usize| !s.crashed.contains(Id::from(i));
-    let servers = || s.nodes.iter().enumerate().filter(|(i, _)| live(*i)).filter_map(|(_, n)| match n {
+    let servers = || s.nodes.iter().enumerate().filter(|(i, _)| live(*i)).filter_map(|(_, n)| match &**n {
         NodeState::Server(x) => Some(x),
         _ => None,
     });
     let replicas = &m.cfg.replicas;
     replicas.iter().filter(|&&r| live(r)).all(|&r| {
-        let NodeState::Server(srv) = &s.nodes[r] else { return true };
+        let NodeState::Server(srv) = &*s.nodes[r] else { return true };
         srv.objects.iter().all(|(key, o)| {
             if o.val.is_some() {
                 return true;
@@ -59,7 +59,7 @@ fn durable(m: &VivaceModel, s: &State) -> bool {
                     || x.objects.get(key).is_some_and(|y| (y.ts == t && y.val.is_some()) || y.remote_buf.contains_key(&t))
             });
             let in_flight = s.net.iter().any(|e| matches!(&e.msg, Msg::WLocal { ts, .. } | Msg::WRemote { ts, .. } if *ts == t));
-            let superseded = replicas.iter().filter(|&&q| live(q)).any(|&q| match &s.nodes[q] {
+            let superseded = replicas.iter().filter(|&&q| live(q)).any(|&q| match &*s.nodes[q] {
                 NodeState::Server(y) => y.objects.get(key).is_some_and(|y| y.ts > t),
                 _ => false,
             });

@@ -101,7 +101,11 @@ pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
     let model = VivaceModel::new(cfg);
     let properties = model.properties();
     let start = Instant::now();
+    let symmetric = model.cfg.symmetry;
     let mut builder = model.checker().threads(opts.threads);
+    if symmetric && opts.search == Search::Dfs {
+        builder = builder.symmetry();
+    }
     if opts.stop_at_violation {
         builder = builder.finish_when(HasDiscoveries::AnyFailures);
     }

@@ -47,26 +47,68 @@ pub enum Class {
 }
 
 /// An immutable byte string, cheap to clone: keys, values and RMW command
-/// arguments. Printed as text when it is UTF-8.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Bytes(Arc<[u8]>);
+/// arguments. Up to [`Bytes::INLINE`] bytes are stored inline (a clone is a
+/// copy, with no shared counter that threads contend on); longer ones are
+/// shared behind an `Arc`. Equality, order and hash are those of the bytes.
+/// Printed as text when it is UTF-8.
+#[derive(Clone)]
+pub struct Bytes(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; Bytes::INLINE] },
+    Shared(Arc<[u8]>),
+}
 
 impl Bytes {
+    /// Longest byte string stored inline.
+    pub const INLINE: usize = 30;
+
     /// The empty byte string: the initial value of every object.
     pub fn empty() -> Bytes {
-        Bytes(Arc::from(&b""[..]))
+        Bytes(Repr::Inline { len: 0, buf: [0; Bytes::INLINE] })
     }
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..*len as usize],
+            Repr::Shared(a) => a,
+        }
     }
     /// Number of bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
     }
     /// True if there are no bytes.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(s: &[u8]) -> Bytes {
+        if s.len() <= Bytes::INLINE {
+            let mut buf = [0; Bytes::INLINE];
+            buf[..s.len()].copy_from_slice(s);
+            Bytes(Repr::Inline { len: s.len() as u8, buf })
+        } else {
+            Bytes(Repr::Shared(Arc::from(s)))
+        }
+    }
+}
+impl From<&str> for Bytes {
+    fn from(s: &str) -> Bytes {
+        Bytes::from(s.as_bytes())
+    }
+}
+impl From<String> for Bytes {
+    fn from(s: String) -> Bytes {
+        Bytes::from(s.as_bytes())
+    }
+}
+impl From<Vec<u8>> for Bytes {
+    fn from(s: Vec<u8>) -> Bytes {
+        Bytes::from(s.as_slice())
     }
 }
 
@@ -76,32 +118,65 @@ impl Default for Bytes {
     }
 }
 
-impl From<&str> for Bytes {
-    fn from(s: &str) -> Bytes {
-        Bytes(Arc::from(s.as_bytes()))
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Bytes) -> bool {
+        self.as_slice() == other.as_slice()
     }
 }
-impl From<String> for Bytes {
-    fn from(s: String) -> Bytes {
-        Bytes(Arc::from(s.into_bytes()))
+impl Eq for Bytes {}
+impl PartialOrd for Bytes {
+    fn partial_cmp(&self, other: &Bytes) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
-impl From<&[u8]> for Bytes {
-    fn from(s: &[u8]) -> Bytes {
-        Bytes(Arc::from(s))
+impl Ord for Bytes {
+    fn cmp(&self, other: &Bytes) -> std::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
     }
 }
-impl From<Vec<u8>> for Bytes {
-    fn from(s: Vec<u8>) -> Bytes {
-        Bytes(Arc::from(s))
+impl std::hash::Hash for Bytes {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.as_slice().hash(h)
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.as_slice())
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                Ok(Bytes::from(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Bytes, E> {
+                Ok(Bytes::from(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Bytes, A::Error> {
+                let mut v = Vec::new();
+                while let Some(b) = a.next_element::<u8>()? {
+                    v.push(b);
+                }
+                Ok(Bytes::from(v))
+            }
+        }
+        d.deserialize_bytes(V)
     }
 }
 
 impl fmt::Debug for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match std::str::from_utf8(&self.0) {
+        match std::str::from_utf8(self.as_slice()) {
             Ok(s) => write!(f, "{s:?}"),
-            Err(_) => write!(f, "{:02x?}", &self.0[..]),
+            Err(_) => write!(f, "{:02x?}", self.as_slice()),
         }
     }
 }
@@ -162,5 +237,21 @@ impl FromIterator<Id> for IdSet {
 impl fmt::Debug for IdSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter().map(usize::from)).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_compare_by_content_whatever_the_representation() {
+        let short = Bytes::from("abc");
+        let long = Bytes::from("x".repeat(100));
+        assert_eq!(short, Bytes::from(b"abc".to_vec()));
+        assert_eq!(long, Bytes::from("x".repeat(100)));
+        assert!(short < long, "order is the bytes' order");
+        assert_eq!(Bytes::from("x".repeat(Bytes::INLINE + 1)).len(), Bytes::INLINE + 1);
+        assert!(Bytes::empty().is_empty());
     }
 }

@@ -1,0 +1,126 @@
+//! Symmetry reduction: servers with the same site and the same roles are
+//! interchangeable (in Figure 5, replicas 2 and 3 in site B; local replicas
+//! 4 and 5 in site A). Two states that differ only by a renaming of such
+//! servers have the same futures up to that renaming, so the checker visits
+//! one representative of each class: the least state, by `Ord`, among all
+//! renamings.
+
+use crate::config::ModelConfig;
+use crate::model::{Envelope, State};
+use std::sync::Arc;
+use stateright::Representative;
+use vivace_spec::{Id, IdSet, NodeState};
+
+/// Groups of interchangeable servers of a configuration.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Groups(pub Vec<Vec<usize>>);
+
+impl ModelConfig {
+    /// Groups of interchangeable servers: same site, same membership of the
+    /// replica set and of every local set.
+    pub fn symmetric_groups(&self) -> Vec<Vec<usize>> {
+        let role = |i: usize| {
+            let locals: Vec<bool> = self.local_sets.iter().map(|(_, v)| v.contains(&i)).collect();
+            (self.servers[i], self.replicas.contains(&i), locals)
+        };
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for i in 0..self.servers.len() {
+            match groups.iter_mut().find(|g| role(g[0]) == role(i)) {
+                Some(g) => g.push(i),
+                None => groups.push(vec![i]),
+            }
+        }
+        groups.retain(|g| g.len() > 1);
+        groups
+    }
+
+}
+
+fn id(m: &[usize], x: Id) -> Id {
+    Id::from(m[usize::from(x)])
+}
+
+fn set(m: &[usize], s: IdSet) -> IdSet {
+    s.iter().map(|x| id(m, x)).collect()
+}
+
+fn node(m: &[usize], n: &Arc<NodeState>) -> Arc<NodeState> {
+    match &**n {
+        NodeState::Server(s) if s.local_buf.values().any(|p| !p.acks.from.is_empty()) => {
+            let mut s = s.clone();
+            for p in s.local_buf.values_mut() {
+                p.acks.from = set(m, p.acks.from);
+            }
+            Arc::new(NodeState::Server(s))
+        }
+        NodeState::Client(c) if c.current.is_some() => {
+            let mut c = c.clone();
+            if let Some(cur) = &mut c.current {
+                cur.votes.from = set(m, cur.votes.from);
+                cur.to = set(m, cur.to);
+            }
+            Arc::new(NodeState::Client(c))
+        }
+        _ => Arc::clone(n),
+    }
+}
+
+/// The state with every id renamed by `m`.
+pub fn rename(state: &State, m: &[usize]) -> State {
+    let mut nodes = state.nodes.clone();
+    for (i, n) in state.nodes.iter().enumerate() {
+        nodes[m[i]] = node(m, n);
+    }
+    let mut net: Vec<Envelope> = state
+        .net
+        .iter()
+        .map(|e| Envelope { src: id(m, e.src), dst: id(m, e.dst), msg: e.msg.clone() })
+        .collect();
+    net.sort();
+    State {
+        nodes,
+        net,
+        timers: set(m, state.timers),
+        crashed: set(m, state.crashed),
+        drops_left: state.drops_left,
+        spurious_left: state.spurious_left,
+        history: state.history.clone(),
+        groups: state.groups.clone(),
+    }
+}
+
+impl Representative for State {
+    /// Sorts the servers of each group by what can be seen of them without
+    /// their names: their state, then the messages to and from them, then
+    /// whether they are crashed or have a timer armed. The result is a
+    /// renaming of `self` (so it has the same futures up to renaming);
+    /// states that tie on every key may keep distinct representatives,
+    /// which costs states, never soundness.
+    fn representative(&self) -> Self {
+        let Some(groups) = &self.groups else { return self.clone() };
+        let n = self.nodes.len();
+        let mut m: Vec<usize> = (0..n).collect();
+        let mut identity = true;
+        for g in &groups.0 {
+            let key = |i: usize| {
+                let id = Id::from(i);
+                let mut to: Vec<&vivace_spec::Msg> = self.net.iter().filter(|e| e.dst == id).map(|e| &e.msg).collect();
+                let mut from: Vec<&vivace_spec::Msg> = self.net.iter().filter(|e| e.src == id).map(|e| &e.msg).collect();
+                to.sort();
+                from.sort();
+                (&*self.nodes[i], to, from, self.crashed.contains(id), self.timers.contains(id))
+            };
+            let mut members: Vec<(usize, _)> = g.iter().map(|&i| (i, key(i))).collect();
+            members.sort_by(|a, b| a.1.cmp(&b.1));
+            for (k, (old, _)) in members.iter().enumerate() {
+                m[*old] = g[k];
+                identity &= *old == g[k];
+            }
+        }
+        if identity {
+            self.clone()
+        } else {
+            rename(self, &m)
+        }
+    }
+}
