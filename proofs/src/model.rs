@@ -134,13 +134,24 @@ impl VivaceModel {
     }
 
     /// Interprets an actor's commands: sends (dropped if the receiver is
-    /// crashed) and timers.
+    /// crashed) and timers. Two kinds of message are delivered at once, in
+    /// the same step, as the runtime does in-process: a message a server
+    /// sends to itself (replica 1 is also a local replica), and the clock's
+    /// reply (the clock role is answered from the node's own clock). The
+    /// clock *request* still travels, so a reading can be taken at any moment
+    /// between an operation's invocation and its first data message.
     fn apply_out(&self, state: &mut State, id: Id, out: Out<Node>) {
+        let mut immediate = Vec::new();
         for c in out {
             match c {
                 Command::Send(dst, msg) => {
-                    if !state.crashed.contains(dst) {
-                        let env = Envelope { src: id, dst, msg };
+                    if state.crashed.contains(dst) {
+                        continue;
+                    }
+                    let env = Envelope { src: id, dst, msg };
+                    if dst == id || id == self.cfg.clock_id() {
+                        immediate.push(env);
+                    } else {
                         let at = state.net.binary_search(&env).unwrap_or_else(|e| e);
                         state.net.insert(at, env);
                     }
@@ -151,6 +162,10 @@ impl VivaceModel {
                 Command::CancelTimer(_) => disarm(&mut state.timers, id),
                 Command::ChooseRandom(..) | Command::Save(_) => {}
             }
+        }
+        for env in immediate {
+            let Envelope { src, dst, msg } = env.clone();
+            self.step_actor(state, dst, |a, s, o| a.on_msg(dst, s, src, msg, o), Some(&env));
         }
     }
 
