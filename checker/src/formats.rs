@@ -619,3 +619,64 @@ mod tests {
         assert!(e.starts_with("f:1: unknown operation"), "{e}");
     }
 }
+
+/// Writes a history in the project's JSON-lines format (operations paired by
+/// `id`; an unknown outcome is written as an `unknown` completion at the
+/// call time). Key indices must be valid for `history.keys`.
+pub fn write_jsonl(history: &History) -> String {
+    use serde_json::json;
+    let mut records: Vec<(u64, u8, usize, serde_json::Value)> = Vec::new();
+    for (i, op) in history.ops.iter().enumerate() {
+        let key = &history.keys[op.input.key as usize];
+        let mut inv = json!({"type": "invoke", "client": op.client, "id": i, "key": key, "time": op.call});
+        let o = inv.as_object_mut().expect("object");
+        match &op.input.command {
+            Command::Read | Command::Get => {
+                o.insert("op".into(), json!("read"));
+            }
+            Command::Write(v) | Command::Put(v) => {
+                o.insert("op".into(), json!("write"));
+                o.insert("value".into(), json!(&**v));
+            }
+            Command::Append(v) => {
+                o.insert("op".into(), json!("execute"));
+                o.insert("command".into(), json!("append"));
+                o.insert("args".into(), json!([&**v]));
+            }
+            Command::Cas { from, to } | Command::Execute(RmwCommand::Cas { from, to }) => {
+                o.insert("op".into(), json!("execute"));
+                o.insert("command".into(), json!("cas"));
+                o.insert("args".into(), json!([&**from, &**to]));
+            }
+            Command::Execute(RmwCommand::Increment) => {
+                o.insert("op".into(), json!("execute"));
+                o.insert("command".into(), json!("increment"));
+            }
+            Command::Execute(RmwCommand::Append(s)) => {
+                o.insert("op".into(), json!("execute"));
+                o.insert("command".into(), json!("append"));
+                o.insert("args".into(), json!([&**s]));
+            }
+        }
+        records.push((op.call, 0, i, inv));
+        let (kind, value, time) = match (&op.output, op.ret) {
+            (OpOutput::Ok(v), Some(t)) => ("ok", v.as_deref(), t),
+            (OpOutput::Fail, Some(t)) => ("fail", None, t),
+            _ => ("unknown", None, op.call),
+        };
+        let mut done = json!({"type": kind, "client": op.client, "id": i, "time": time});
+        if let Some(v) = value {
+            done.as_object_mut()
+                .expect("object")
+                .insert("value".into(), json!(v));
+        }
+        records.push((time, 1, i, done));
+    }
+    records.sort_by_key(|(t, k, i, _)| (*t, *k, *i));
+    let mut out = String::new();
+    for (_, _, _, r) in records {
+        out.push_str(&r.to_string());
+        out.push('\n');
+    }
+    out
+}
