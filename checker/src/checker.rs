@@ -125,8 +125,7 @@ pub fn analyze<M: Model>(
     let parts = partition(model, history);
     let n = parts.len();
     let stop = AtomicBool::new(false);
-    let results: Vec<Mutex<Option<(CheckResult, Vec<usize>)>>> =
-        (0..n).map(|_| Mutex::new(None)).collect();
+    let results: Vec<Slot> = (0..n).map(|_| Mutex::new(None)).collect();
     let first_illegal: Mutex<Option<usize>> = Mutex::new(None);
     let queue: Mutex<VecDeque<(usize, Option<Search<M>>)>> =
         Mutex::new((0..n).map(|i| (i, None)).collect());
@@ -231,6 +230,9 @@ pub fn analyze<M: Model>(
     }
 }
 
+/// A partition's verdict and linearization, once known.
+type Slot = Mutex<Option<(CheckResult, Vec<usize>)>>;
+
 /// Steps of one time slice before a partition yields to the others.
 const SLICE: u64 = 1 << 16;
 
@@ -317,14 +319,18 @@ impl<'a, M: Model> Search<'a, M> {
         let mut prev = vec![NONE; nodes];
         let mut last = HEAD;
         for &(_, kind, op) in &events {
-            let node = if kind == 0 { call_node(op) } else { ret_node(op) };
+            let node = if kind == 0 {
+                call_node(op)
+            } else {
+                ret_node(op)
+            };
             next[last as usize] = node;
             prev[node as usize] = last;
             last = node;
         }
         next[last as usize] = TAIL;
         prev[TAIL as usize] = last;
-        let words = (ops.len() + 63) / 64;
+        let words = ops.len().div_ceil(64);
         let zobrist = (0..n as u64)
             .map(|i| mix64(i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678))
             .collect();
@@ -351,7 +357,10 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn linearization(&self, indices: &[usize]) -> Vec<usize> {
-        self.stack.iter().map(|(o, _)| indices[*o as usize]).collect()
+        self.stack
+            .iter()
+            .map(|(o, _)| indices[*o as usize])
+            .collect()
     }
 
     #[inline]
@@ -416,7 +425,7 @@ impl<'a, M: Model> Search<'a, M> {
         self.best_stuck.clear();
         let mut e = self.next[HEAD as usize];
         while e != ret && e != TAIL {
-            if e % 2 == 0 {
+            if e & 1 == 0 {
                 self.best_stuck.push((e - 2) / 2);
             }
             e = self.next[e as usize];
@@ -431,7 +440,7 @@ impl<'a, M: Model> Search<'a, M> {
                 return RunStatus::Ok;
             }
             steps += 1;
-            if steps % 1024 == 0 {
+            if steps & 1023 == 0 {
                 if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
                     return RunStatus::Stopped;
                 }
@@ -440,7 +449,7 @@ impl<'a, M: Model> Search<'a, M> {
                 }
             }
             let e = self.cur;
-            if e % 2 == 0 {
+            if e & 1 == 0 {
                 // A call entry: try to linearize it now.
                 let op = (e - 2) / 2;
                 let o = self.ops[op as usize];

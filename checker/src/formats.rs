@@ -277,12 +277,9 @@ fn jsonl_line(b: &mut Builder, line: &str, n: usize) -> Result<(), String> {
             let key = r.key.as_deref().ok_or("invocation without \"key\"")?;
             let command = match op {
                 "read" => Command::Read,
-                "write" => Command::Write(
-                    r.value
-                        .as_deref()
-                        .ok_or("write without \"value\"")?
-                        .into(),
-                ),
+                "write" => {
+                    Command::Write(r.value.as_deref().ok_or("write without \"value\"")?.into())
+                }
                 "execute" => {
                     let c = r.command.as_deref().ok_or("execute without \"command\"")?;
                     let args = r.args.clone().unwrap_or_default();
@@ -367,7 +364,9 @@ fn jepsen_line(b: &mut Builder, line: &str, n: usize) -> Result<(), String> {
     let client: u64 = process
         .parse()
         .map_err(|_| format!("bad process {process:?}"))?;
-    let kind = f.next().ok_or("missing type (:invoke, :ok, :fail, :info)")?;
+    let kind = f
+        .next()
+        .ok_or("missing type (:invoke, :ok, :fail, :info)")?;
     let func = f.next().ok_or("missing operation (:read, :write, :cas)")?;
     let rest: Vec<&str> = f.collect();
     let time = n as u64;
@@ -496,7 +495,7 @@ fn edn_map(line: &str) -> Result<Vec<(String, Edn)>, String> {
             }
         }
     }
-    if tokens.len() % 2 != 0 {
+    if tokens.len() & 1 != 0 {
         return Err("map has an odd number of forms".into());
     }
     let mut it = tokens.into_iter();
@@ -539,7 +538,11 @@ fn kv_line(b: &mut Builder, line: &str, n: usize) -> Result<(), String> {
     let pair = Pair::Client(client);
     match kind {
         "invoke" => {
-            let need = || value.clone().ok_or_else(|| format!(":{func} without :value"));
+            let need = || {
+                value
+                    .clone()
+                    .ok_or_else(|| format!(":{func} without :value"))
+            };
             let command = match func {
                 "get" => Command::Get,
                 "put" => Command::Put(need()?),
@@ -569,57 +572,6 @@ fn kv_line(b: &mut Builder, line: &str, n: usize) -> Result<(), String> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jepsen_basic() {
-        let text = "INFO  jepsen.util - 0\t:invoke\t:cas\t[3 0]\n\
-                    INFO  jepsen.util - 1\t:invoke\t:read\tnil\n\
-                    INFO  jepsen.util - 0 :fail :cas [3 0]\n\
-                    INFO  jepsen.util - 1\t:info\t:read\t:timed-out\n";
-        let h = parse(text, Format::Jepsen, "t").unwrap();
-        assert_eq!(h.ops.len(), 2);
-        assert_eq!(h.ops[0].output, OpOutput::Fail);
-        assert_eq!(h.ops[0].ret, Some(3));
-        assert_eq!(h.ops[1].output, OpOutput::Unknown);
-        assert_eq!(h.ops[1].ret, None);
-    }
-
-    #[test]
-    fn kv_basic_and_errors() {
-        let text = "{:process 9, :type :invoke, :f :append, :key \"0\", :value \"x 9 0 y\"}\n\
-                    {:process 9, :type :ok, :f :append, :key \"0\", :value \"x 9 0 y\"}\n";
-        let h = parse(text, Format::Kv, "t").unwrap();
-        assert_eq!(h.ops.len(), 1);
-        assert_eq!(h.keys, vec!["0".to_string()]);
-        let bad = "{:process 9, :type :ok, :f :get, :key \"0\", :value \"x\"}\n";
-        match parse(bad, Format::Kv, "f") {
-            Err(FormatError::Syntax { line: 1, reason, .. }) => {
-                assert!(reason.contains("without an invocation"), "{reason}")
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[test]
-    fn jsonl_pairing_by_id_and_client() {
-        let text = r#"{"type":"invoke","client":1,"id":5,"op":"execute","key":"k","command":"cas","args":["","a"],"time":10}
-{"type":"invoke","client":2,"op":"read","key":"k","time":11}
-{"type":"ok","client":1,"id":5,"value":"true","time":20}
-{"type":"unknown","client":2,"time":21}
-"#;
-        let h = parse(text, Format::Jsonl, "t").unwrap();
-        assert_eq!(h.ops[0].output, OpOutput::Ok(Some("true".into())));
-        assert_eq!(h.ops[0].ret, Some(20));
-        assert_eq!(h.ops[1].ret, None);
-        let bad = "{\"type\":\"invoke\",\"client\":1,\"op\":\"frob\",\"key\":\"k\",\"time\":1}";
-        let e = parse(bad, Format::Jsonl, "f").unwrap_err().to_string();
-        assert!(e.starts_with("f:1: unknown operation"), "{e}");
-    }
-}
-
 /// Writes a history in the project's JSON-lines format (operations paired by
 /// `id`; an unknown outcome is written as an `unknown` completion at the
 /// call time). Key indices must be valid for `history.keys`.
@@ -628,7 +580,8 @@ pub fn write_jsonl(history: &History) -> String {
     let mut records: Vec<(u64, u8, usize, serde_json::Value)> = Vec::new();
     for (i, op) in history.ops.iter().enumerate() {
         let key = &history.keys[op.input.key as usize];
-        let mut inv = json!({"type": "invoke", "client": op.client, "id": i, "key": key, "time": op.call});
+        let mut inv =
+            json!({"type": "invoke", "client": op.client, "id": i, "key": key, "time": op.call});
         let o = inv.as_object_mut().expect("object");
         match &op.input.command {
             Command::Read | Command::Get => {
@@ -679,4 +632,57 @@ pub fn write_jsonl(history: &History) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jepsen_basic() {
+        let text = "INFO  jepsen.util - 0\t:invoke\t:cas\t[3 0]\n\
+                    INFO  jepsen.util - 1\t:invoke\t:read\tnil\n\
+                    INFO  jepsen.util - 0 :fail :cas [3 0]\n\
+                    INFO  jepsen.util - 1\t:info\t:read\t:timed-out\n";
+        let h = parse(text, Format::Jepsen, "t").unwrap();
+        assert_eq!(h.ops.len(), 2);
+        assert_eq!(h.ops[0].output, OpOutput::Fail);
+        assert_eq!(h.ops[0].ret, Some(3));
+        assert_eq!(h.ops[1].output, OpOutput::Unknown);
+        assert_eq!(h.ops[1].ret, None);
+    }
+
+    #[test]
+    fn kv_basic_and_errors() {
+        let text = "{:process 9, :type :invoke, :f :append, :key \"0\", :value \"x 9 0 y\"}\n\
+                    {:process 9, :type :ok, :f :append, :key \"0\", :value \"x 9 0 y\"}\n";
+        let h = parse(text, Format::Kv, "t").unwrap();
+        assert_eq!(h.ops.len(), 1);
+        assert_eq!(h.keys, vec!["0".to_string()]);
+        let bad = "{:process 9, :type :ok, :f :get, :key \"0\", :value \"x\"}\n";
+        match parse(bad, Format::Kv, "f") {
+            Err(FormatError::Syntax {
+                line: 1, reason, ..
+            }) => {
+                assert!(reason.contains("without an invocation"), "{reason}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn jsonl_pairing_by_id_and_client() {
+        let text = r#"{"type":"invoke","client":1,"id":5,"op":"execute","key":"k","command":"cas","args":["","a"],"time":10}
+{"type":"invoke","client":2,"op":"read","key":"k","time":11}
+{"type":"ok","client":1,"id":5,"value":"true","time":20}
+{"type":"unknown","client":2,"time":21}
+"#;
+        let h = parse(text, Format::Jsonl, "t").unwrap();
+        assert_eq!(h.ops[0].output, OpOutput::Ok(Some("true".into())));
+        assert_eq!(h.ops[0].ret, Some(20));
+        assert_eq!(h.ops[1].ret, None);
+        let bad = "{\"type\":\"invoke\",\"client\":1,\"op\":\"frob\",\"key\":\"k\",\"time\":1}";
+        let e = parse(bad, Format::Jsonl, "f").unwrap_err().to_string();
+        assert!(e.starts_with("f:1: unknown operation"), "{e}");
+    }
 }

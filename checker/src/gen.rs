@@ -115,7 +115,14 @@ pub fn generate(cfg: &GenConfig, seed: u64) -> History {
                     };
                     let to = small(&mut rng);
                     if cur.as_deref() == Some(&*from) {
-                        (Command::Cas { from, to: to.clone() }, Some(to), OpOutput::Ok(None))
+                        (
+                            Command::Cas {
+                                from,
+                                to: to.clone(),
+                            },
+                            Some(to),
+                            OpOutput::Ok(None),
+                        )
                     } else {
                         // A failed CAS: definite, and constrains the value.
                         (Command::Cas { from, to }, cur.clone(), OpOutput::Fail)
@@ -203,7 +210,9 @@ pub fn generate(cfg: &GenConfig, seed: u64) -> History {
         } else {
             candidates[rng.below(candidates.len() as u64) as usize]
         };
-        let call = (t.saturating_sub(rng.below(s))).max(free[client] + 1).min(t);
+        let call = (t.saturating_sub(rng.below(s)))
+            .max(free[client] + 1)
+            .min(t);
         let ret_time = t + rng.below(s);
         free[client] = if pending { u64::MAX } else { ret_time };
         h.ops.push(Operation {

@@ -60,13 +60,12 @@ fn stuck_reasons<M: Model>(
 ) -> Vec<String> {
     stuck
         .iter()
-        .map(|&i| match model.step(state, &history[i].input, &history[i].output) {
-            None => format!(
-                "impossible in state {}",
-                model.describe_state(state)
-            ),
-            Some(_) => "possible here, but every continuation after it fails".to_string(),
-        })
+        .map(
+            |&i| match model.step(state, &history[i].input, &history[i].output) {
+                None => format!("impossible in state {}", model.describe_state(state)),
+                Some(_) => "possible here, but every continuation after it fails".to_string(),
+            },
+        )
         .collect()
 }
 
@@ -112,7 +111,11 @@ pub fn explain_text<M: Model>(
         "  state: {}\n  operations that could not come next:\n",
         model.describe_state(last)
     );
-    for (&i, why) in e.stuck.iter().zip(stuck_reasons(model, history, last, &e.stuck)) {
+    for (&i, why) in e
+        .stuck
+        .iter()
+        .zip(stuck_reasons(model, history, last, &e.stuck))
+    {
         let o = &history[i];
         out += &format!(
             "    client {}: {}{}: {}\n",
@@ -191,7 +194,9 @@ pub fn render<M: Model>(
     // Safe inside <script>: no '<' survives, so no "</script>".
     let data = data.to_string().replace('<', "\\u003c");
     let title = html_escape(info.title);
-    let (head, tail) = TEMPLATE.split_once("{{DATA}}").expect("template has a data slot");
+    let (head, tail) = TEMPLATE
+        .split_once("{{DATA}}")
+        .expect("template has a data slot");
     let mut out = head.replace("{{TITLE}}", &title);
     out.push_str(&data);
     out.push_str(tail);

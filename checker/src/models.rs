@@ -487,7 +487,10 @@ mod tests {
             from: v("1"),
             to: v("2"),
         });
-        assert_eq!(m.step(&Some(v("1")), &cas, &OpOutput::Ok(None)), Some(Some(v("2"))));
+        assert_eq!(
+            m.step(&Some(v("1")), &cas, &OpOutput::Ok(None)),
+            Some(Some(v("2")))
+        );
         assert_eq!(m.step(&Some(v("3")), &cas, &OpOutput::Ok(None)), None);
         assert_eq!(m.step(&Some(v("1")), &cas, &OpOutput::Fail), None);
         assert_eq!(m.step(&None, &cas, &OpOutput::Fail), Some(None));
@@ -495,32 +498,53 @@ mod tests {
         let read = inp(Command::Read);
         assert_eq!(m.step(&None, &read, &OpOutput::Ok(None)), Some(None));
         assert_eq!(m.step(&None, &read, &OpOutput::Ok(Some(v("1")))), None);
-        assert_eq!(m.step(&Some(v("4")), &read, &OpOutput::Fail), Some(Some(v("4"))));
+        assert_eq!(
+            m.step(&Some(v("4")), &read, &OpOutput::Fail),
+            Some(Some(v("4")))
+        );
     }
 
     #[test]
     fn vivace_commands() {
         let m = VivaceModel;
         let inc = inp(Command::Execute(RmwCommand::Increment));
-        assert_eq!(m.step(&v(""), &inc, &OpOutput::Ok(Some(v("1")))), Some(v("1")));
-        assert_eq!(m.step(&v("41"), &inc, &OpOutput::Ok(Some(v("42")))), Some(v("42")));
+        assert_eq!(
+            m.step(&v(""), &inc, &OpOutput::Ok(Some(v("1")))),
+            Some(v("1"))
+        );
+        assert_eq!(
+            m.step(&v("41"), &inc, &OpOutput::Ok(Some(v("42")))),
+            Some(v("42"))
+        );
         assert_eq!(m.step(&v("41"), &inc, &OpOutput::Ok(Some(v("41")))), None);
         assert_eq!(m.step(&v("x"), &inc, &OpOutput::Ok(None)), None);
         assert_eq!(m.step(&v("x"), &inc, &OpOutput::Unknown), Some(v("x")));
         assert_eq!(m.step(&v("41"), &inc, &OpOutput::Unknown), Some(v("42")));
         let app = inp(Command::Execute(RmwCommand::Append(v("b"))));
-        assert_eq!(m.step(&v("a"), &app, &OpOutput::Ok(Some(v("ab")))), Some(v("ab")));
+        assert_eq!(
+            m.step(&v("a"), &app, &OpOutput::Ok(Some(v("ab")))),
+            Some(v("ab"))
+        );
         assert_eq!(m.step(&v("a"), &app, &OpOutput::Ok(Some(v("a")))), None);
         let cas = inp(Command::Execute(RmwCommand::Cas {
             from: v("a"),
             to: v("c"),
         }));
-        assert_eq!(m.step(&v("a"), &cas, &OpOutput::Ok(Some(v("true")))), Some(v("c")));
+        assert_eq!(
+            m.step(&v("a"), &cas, &OpOutput::Ok(Some(v("true")))),
+            Some(v("c"))
+        );
         assert_eq!(m.step(&v("a"), &cas, &OpOutput::Ok(Some(v("false")))), None);
-        assert_eq!(m.step(&v("b"), &cas, &OpOutput::Ok(Some(v("false")))), Some(v("b")));
+        assert_eq!(
+            m.step(&v("b"), &cas, &OpOutput::Ok(Some(v("false")))),
+            Some(v("b"))
+        );
         assert_eq!(m.step(&v("b"), &cas, &OpOutput::Fail), Some(v("b")));
         let read = inp(Command::Read);
-        assert_eq!(m.step(&v(""), &read, &OpOutput::Ok(Some(v("")))), Some(v("")));
+        assert_eq!(
+            m.step(&v(""), &read, &OpOutput::Ok(Some(v("")))),
+            Some(v(""))
+        );
         assert_eq!(m.step(&v("c"), &read, &OpOutput::Ok(Some(v("")))), None);
     }
 

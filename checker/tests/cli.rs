@@ -108,7 +108,11 @@ fn timeout_gives_unknown_exit_2() {
     };
     let h = generate(&cfg, 3);
     let p = tmp("big.jsonl", write_jsonl(&h).as_bytes());
-    let o = bin().args(["--timeout", "0", "--json"]).arg(&p).output().unwrap();
+    let o = bin()
+        .args(["--timeout", "0", "--json"])
+        .arg(&p)
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("\"unknown\""));
     let full = bin().arg(&p).output().unwrap();

@@ -56,8 +56,8 @@ fn open(chrome: &Path, report: &Path) -> (serde_json::Value, Vec<String>) {
         + "<pre id=\"selftest\">".len();
     let end = start + dom[start..].find("</pre>").expect("end of pre");
     let json = unescape(&dom[start..end]);
-    let v: serde_json::Value = serde_json::from_str(&json)
-        .unwrap_or_else(|e| panic!("self-test output {json:?}: {e}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("self-test output {json:?}: {e}"));
     let console = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| l.contains(":CONSOLE"))
@@ -109,7 +109,10 @@ fn report_opens_in_chromium() {
                 .unwrap();
             assert_eq!(v["problem"], format!("op-{first}"));
             let text = v["problemText"].as_str().unwrap();
-            assert!(!text.starts_with('#'), "a stuck op is not linearized: {text}");
+            assert!(
+                !text.starts_with('#'),
+                "a stuck op is not linearized: {text}"
+            );
         } else {
             assert_eq!(v["problem"], serde_json::Value::Null);
         }

@@ -214,7 +214,10 @@ fn corrupted_histories_are_sometimes_illegal() {
             illegal += 1
         }
     }
-    assert!(illegal > 30 && legal > 30, "illegal {illegal}, legal {legal}");
+    assert!(
+        illegal > 30 && legal > 30,
+        "illegal {illegal}, legal {legal}"
+    );
 }
 
 #[test]
@@ -243,12 +246,18 @@ fn unknown_operations_may_never_take_effect() {
             ret: Some(8),
         },
     ];
-    assert_eq!(check_operations(&RegisterModel, &ops, None), CheckResult::Ok);
+    assert_eq!(
+        check_operations(&RegisterModel, &ops, None),
+        CheckResult::Ok
+    );
     // ... but it cannot take effect before its call.
     let mut late = ops.clone();
     late[0].call = 9;
     late[1].output = OpOutput::Ok(Some("1".into()));
-    assert_eq!(check_operations(&RegisterModel, &late, None), CheckResult::Illegal);
+    assert_eq!(
+        check_operations(&RegisterModel, &late, None),
+        CheckResult::Illegal
+    );
 }
 
 #[test]
@@ -272,10 +281,16 @@ fn closed_intervals_touching_ops_are_concurrent() {
             ret: Some(20),
         },
     ];
-    assert_eq!(check_operations(&RegisterModel, &ops, None), CheckResult::Ok);
+    assert_eq!(
+        check_operations(&RegisterModel, &ops, None),
+        CheckResult::Ok
+    );
     let mut later = ops.clone();
     later[1].call = 11;
-    assert_eq!(check_operations(&RegisterModel, &later, None), CheckResult::Illegal);
+    assert_eq!(
+        check_operations(&RegisterModel, &later, None),
+        CheckResult::Illegal
+    );
 }
 
 #[test]

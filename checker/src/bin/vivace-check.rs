@@ -50,8 +50,12 @@ fn html_path(out: &Path, file: &Path, several: bool) -> PathBuf {
     if !several {
         return out.to_path_buf();
     }
-    let stem = out.file_stem().map_or("report".into(), |s| s.to_string_lossy().into_owned());
-    let f = file.file_stem().map_or("history".into(), |s| s.to_string_lossy().into_owned());
+    let stem = out
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    let f = file
+        .file_stem()
+        .map_or("history".into(), |s| s.to_string_lossy().into_owned());
     out.with_file_name(format!("{stem}-{f}.html"))
 }
 
