@@ -4,10 +4,114 @@
 //! (RW register and RMW object per key).
 
 use crate::model::{fast_hash, mix64, Model};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::Arc;
 
-/// An immutable, cheaply cloned value.
-pub type Value = Arc<str>;
+const INLINE: usize = 22;
+
+/// An immutable string value, cheap to clone: short values (up to 22 bytes)
+/// are stored inline, longer ones are shared (`Arc<str>`). Cloning a short
+/// value touches no reference count, which matters in the search's hot loop.
+#[derive(Clone)]
+pub struct Value(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Arc<str>),
+}
+
+impl Value {
+    /// The bytes of the value.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..*len as usize],
+            Repr::Heap(a) => a.as_bytes(),
+        }
+    }
+    /// The value as a string slice.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Inline { len, buf } => {
+                std::str::from_utf8(&buf[..*len as usize]).expect("built from a str")
+            }
+            Repr::Heap(a) => a,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        if s.len() <= INLINE {
+            let mut buf = [0u8; INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            Value(Repr::Inline {
+                len: s.len() as u8,
+                buf,
+            })
+        } else {
+            Value(Repr::Heap(s.into()))
+        }
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        if s.len() <= INLINE {
+            Value::from(s.as_str())
+        } else {
+            Value(Repr::Heap(s.into()))
+        }
+    }
+}
+
+impl Default for Value {
+    fn default() -> Self {
+        Value::from("")
+    }
+}
+
+impl Deref for Value {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Value {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
+            _ => self.as_bytes() == other.as_bytes(),
+        }
+    }
+}
+impl Eq for Value {}
+
+impl Hash for Value {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A command run by an RMW object (`execute`) in the Vivace model.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -218,13 +322,13 @@ impl Model for RegisterModel {
             }
             (Command::Write(v), _) => Some(Some(v.clone())),
             (Command::Cas { from, to }, OpOutput::Ok(_)) => {
-                (s.as_deref() == Some(&**from)).then(|| Some(to.clone()))
+                (s.as_ref() == Some(from)).then(|| Some(to.clone()))
             }
             (Command::Cas { from, .. }, OpOutput::Fail) => {
-                (s.as_deref() != Some(&**from)).then(|| s.clone())
+                (s.as_ref() != Some(from)).then(|| s.clone())
             }
             (Command::Cas { from, to }, OpOutput::Unknown) => {
-                if s.as_deref() == Some(&**from) {
+                if s.as_ref() == Some(from) {
                     Some(Some(to.clone()))
                 } else {
                     Some(s.clone())
@@ -253,11 +357,20 @@ impl Model for RegisterModel {
 
 fn kv_step(s: &Value, command: &Command, output: &OpOutput) -> Option<Value> {
     match (command, output) {
-        (Command::Get, OpOutput::Ok(v)) => (v.as_deref().unwrap_or("") == &**s).then(|| s.clone()),
+        (Command::Get, OpOutput::Ok(v)) => reads(s, v).then(|| s.clone()),
         (Command::Get, _) | (_, OpOutput::Fail) => Some(s.clone()),
         (Command::Put(v), _) => Some(v.clone()),
         (Command::Append(v), _) => Some(concat(s, v)),
         _ => None,
+    }
+}
+
+/// Whether a read returning `v` (nil = "") is consistent with state `s`.
+#[inline]
+fn reads(s: &Value, v: &Option<Value>) -> bool {
+    match v {
+        Some(v) => v == s,
+        None => s.is_empty(),
     }
 }
 
@@ -291,7 +404,7 @@ impl Model for KvModel {
     }
 
     fn hash_state(&self, s: &Value) -> u64 {
-        fast_hash(&**s)
+        fast_hash(s)
     }
 
     fn describe_operation(&self, input: &OpInput, output: &OpOutput) -> String {
@@ -313,12 +426,7 @@ pub struct KvMap {
 
 impl PartialEq for KvMap {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash
-            && self
-                .values
-                .iter()
-                .zip(&other.values)
-                .all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+        self.hash == other.hash && self.values.iter().zip(&other.values).all(|(a, b)| a == b)
     }
 }
 impl Eq for KvMap {}
@@ -353,7 +461,7 @@ impl Model for KvUnsplitModel {
         let k = input.key as usize;
         let old = s.values.get(k)?;
         let new = kv_step(old, &input.command, output)?;
-        if Arc::ptr_eq(old, &new) {
+        if *old == new {
             return Some(s.clone());
         }
         let mut next = s.clone();
@@ -433,9 +541,7 @@ impl Model for VivaceModel {
     fn step(&self, s: &Value, input: &OpInput, output: &OpOutput) -> Option<Value> {
         match (&input.command, output) {
             (_, OpOutput::Fail) => Some(s.clone()),
-            (Command::Read, OpOutput::Ok(v)) => {
-                (v.as_deref().unwrap_or("") == &**s).then(|| s.clone())
-            }
+            (Command::Read, OpOutput::Ok(v)) => reads(s, v).then(|| s.clone()),
             (Command::Read, OpOutput::Unknown) => Some(s.clone()),
             (Command::Write(v), _) => Some(v.clone()),
             (Command::Execute(c), OpOutput::Ok(ret)) => {
@@ -457,7 +563,7 @@ impl Model for VivaceModel {
     }
 
     fn hash_state(&self, s: &Value) -> u64 {
-        fast_hash(&**s)
+        fast_hash(s)
     }
 
     fn describe_operation(&self, input: &OpInput, output: &OpOutput) -> String {
@@ -478,6 +584,23 @@ mod tests {
     }
     fn v(s: &str) -> Value {
         s.into()
+    }
+
+    #[test]
+    fn values_inline_and_shared_compare_by_content() {
+        let short = v("abc");
+        let long = "x".repeat(40);
+        let a = Value::from(long.as_str());
+        let b = Value::from(long.clone());
+        assert_eq!(a, b);
+        assert_eq!(fast_hash(&a), fast_hash(&b));
+        assert_ne!(a, short);
+        assert_eq!(&*short, "abc");
+        assert_eq!(a.as_str(), long);
+        let c = concat(&short, &"y".repeat(30));
+        assert_eq!(c.len(), 33);
+        assert_eq!(Value::from(c.to_string()), c);
+        assert_ne!(fast_hash(&v("ab")), fast_hash(&v("ba")));
     }
 
     #[test]
