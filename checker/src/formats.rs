@@ -57,6 +57,8 @@ pub struct History {
     pub keys: Vec<String>,
     /// 1-based line of each operation's invocation.
     pub lines: Vec<usize>,
+    /// The format the history was read from.
+    pub format: Option<Format>,
 }
 
 impl History {
@@ -101,7 +103,9 @@ pub fn read_file(path: &Path, format: Option<Format>) -> Result<History, FormatE
         None if content.trim().is_empty() => Format::Jsonl,
         None => return Err(FormatError::UnknownFormat { file }),
     };
-    parse(&content, format, &file)
+    let mut h = parse(&content, format, &file)?;
+    h.format = Some(format);
+    Ok(h)
 }
 
 /// Parses a history given as text; `file` is only used in error messages.
@@ -444,10 +448,10 @@ enum Edn {
 
 fn edn_map(line: &str) -> Result<Vec<(String, Edn)>, String> {
     let s = line.trim();
-    let inner = s
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .ok_or("expected a map {...}")?;
+    let inner = s.strip_prefix('{').ok_or("expected a map {...}")?;
+    let inner = inner
+        .strip_suffix('}')
+        .ok_or("missing closing '}' (truncated line?)")?;
     let mut chars = inner.chars().peekable();
     let mut out = Vec::new();
     let mut tokens: Vec<Edn> = Vec::new();

@@ -173,7 +173,7 @@ fn malformed_inputs_give_code_3_with_line() {
         "trunc.txt",
         b"{:process 9, :type :invoke, :f :append, :key \"0\", :value \"x 9",
     );
-    assert_input_error(&p, &[], 1, "");
+    assert_input_error(&p, &[], 1, "truncated line");
     let p = tmp(
         "orphan.txt",
         b"{:process 1, :type :invoke, :f :get, :key \"0\", :value nil}\n{:process 1, :type :ok, :f :get, :key \"0\", :value \"\"}\n{:process 2, :type :ok, :f :get, :key \"0\", :value \"\"}\n",

@@ -27,7 +27,7 @@ struct Cli {
     /// Model (default: register for jepsen, kv for kv, vivace for jsonl).
     #[arg(long, value_enum)]
     model: Option<ModelKind>,
-    /// Write an HTML report here (with several files: OUT-<file stem>.html).
+    /// Write an HTML report here (with several files: `OUT-<file stem>.html`).
     #[arg(long, value_name = "OUT")]
     html: Option<PathBuf>,
     /// Give up after this many seconds per file (verdict unknown).
@@ -117,11 +117,7 @@ fn run<M: Model<Input = OpInput, Output = OpOutput>>(
 
 fn check_file(cli: &Cli, file: &Path, several: bool) -> Result<CheckResult, String> {
     let h = read_file(file, cli.format).map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let format = cli
-        .format
-        .or_else(|| vivace_checker::formats::detect(file, &text))
-        .unwrap_or(Format::Jsonl);
+    let format = h.format.unwrap_or(Format::Jsonl);
     let kind = cli.model.unwrap_or(match format {
         Format::Jepsen => ModelKind::Register,
         Format::Kv => ModelKind::Kv,
