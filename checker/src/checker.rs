@@ -121,7 +121,7 @@ pub fn analyze<M: Model>(
     history: &[Operation<M::Input, M::Output>],
     opts: &CheckOptions,
 ) -> Analysis {
-    let deadline = opts.timeout.map(|t| Instant::now() + t);
+    let deadline = opts.timeout.and_then(|t| Instant::now().checked_add(t));
     let parts = partition(model, history);
     let n = parts.len();
     let stop = AtomicBool::new(false);

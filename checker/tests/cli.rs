@@ -195,4 +195,10 @@ fn unreadable_inputs_give_code_3() {
     assert!(!stderr(&o).contains("panicked"));
     let usage = run(&[std::ffi::OsStr::new("--frobnicate")]);
     assert_eq!(code(&usage), 3);
+    let file = data().join("jepsen/etcd_002.log");
+    for (t, want) in [("1e30", 0), ("-1", 3), ("NaN", 3), ("soon", 3)] {
+        let o = bin().arg("--timeout").arg(t).arg(&file).output().unwrap();
+        assert_eq!(code(&o), want, "--timeout {t}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
 }

@@ -67,7 +67,8 @@ fn run<M: Model<Input = OpInput, Output = OpOutput>>(
     several: bool,
 ) -> Result<CheckResult, String> {
     let opts = CheckOptions {
-        timeout: cli.timeout.map(Duration::from_secs_f64),
+        // Validated in main; a timeout too large for a Duration means none.
+        timeout: cli.timeout.and_then(|t| Duration::try_from_secs_f64(t).ok()),
         threads: cli.threads,
         explain: !cli.json || cli.html.is_some(),
     };
