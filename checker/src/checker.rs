@@ -291,6 +291,9 @@ struct Search<'a, M: Model> {
     /// Memoization cache: combined hash -> first entry of a chain.
     cache: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
     entries: Vec<(M::State, u32)>,
+    /// State hash -> an entry holding that state (for sharing equal states).
+    interned: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
+    share: bool,
     entry_bits: Vec<u64>,
     explain: bool,
     best: Vec<u32>,
@@ -348,6 +351,8 @@ impl<'a, M: Model> Search<'a, M> {
             zobrist,
             cache: HashMap::default(),
             entries: Vec::new(),
+            interned: HashMap::default(),
+            share: model.share_states(),
             entry_bits: Vec::new(),
             explain,
             best: Vec::new(),
@@ -388,32 +393,53 @@ impl<'a, M: Model> Search<'a, M> {
         self.bits[(op / 64) as usize] ^= 1u64 << (op % 64);
     }
 
-    /// Inserts (current bitset, `state`) into the cache; false if present.
-    fn cache_insert(&mut self, key: u64, state: &M::State) -> bool {
+    /// Inserts (current bitset, `state`) into the cache. Returns `None` if
+    /// the pair was already there, else the state to continue with: an
+    /// equal state already in the cache is reused (shared), so that states
+    /// reached along many paths are stored once.
+    fn cache_insert(&mut self, key: u64, state_key: u64, state: M::State) -> Option<M::State> {
         let w = self.bits.len();
         let idx = self.entries.len() as u32;
-        match self.cache.entry(key) {
+        let head = match self.cache.entry(key) {
             Entry::Occupied(mut o) => {
                 let mut i = *o.get();
                 while i != NONE {
                     let (s, nx) = &self.entries[i as usize];
                     let start = i as usize * w;
-                    if self.entry_bits[start..start + w] == self.bits[..] && s == state {
-                        return false;
+                    if self.entry_bits[start..start + w] == self.bits[..] && *s == state {
+                        return None;
                     }
                     i = *nx;
                 }
-                let head = *o.get();
-                *o.get_mut() = idx;
-                self.entries.push((state.clone(), head));
+                std::mem::replace(o.get_mut(), idx)
             }
             Entry::Vacant(v) => {
                 v.insert(idx);
-                self.entries.push((state.clone(), NONE));
+                NONE
             }
+        };
+        if !self.share {
+            self.entries.push((state.clone(), head));
+            self.entry_bits.extend_from_slice(&self.bits);
+            return Some(state);
         }
+        let state = match self.interned.entry(state_key) {
+            Entry::Occupied(o) => {
+                let canonical = &self.entries[*o.get() as usize].0;
+                if *canonical == state {
+                    canonical.clone()
+                } else {
+                    state
+                }
+            }
+            Entry::Vacant(v) => {
+                v.insert(idx);
+                state
+            }
+        };
+        self.entries.push((state.clone(), head));
         self.entry_bits.extend_from_slice(&self.bits);
-        true
+        Some(state)
     }
 
     fn record_best(&mut self, ret: u32) {
@@ -455,9 +481,9 @@ impl<'a, M: Model> Search<'a, M> {
                 let o = self.ops[op as usize];
                 if let Some(ns) = self.model.step(&self.state, &o.input, &o.output) {
                     let bits_hash = self.bits_hash ^ self.zobrist[op as usize];
-                    let key = bits_hash ^ mix64(self.model.hash_state(&ns));
+                    let state_key = mix64(self.model.hash_state(&ns));
                     self.flip(op);
-                    if self.cache_insert(key, &ns) {
+                    if let Some(ns) = self.cache_insert(bits_hash ^ state_key, state_key, ns) {
                         let old = std::mem::replace(&mut self.state, ns);
                         self.stack.push((op, old));
                         self.bits_hash = bits_hash;

@@ -70,6 +70,14 @@ pub trait Model: Sync {
     /// are harmless: entries are compared exactly).
     fn hash_state(&self, state: &Self::State) -> u64;
 
+    /// Whether the memoization cache should store equal states once
+    /// (sharing them) rather than once per cache entry. Worth it when states
+    /// own large heap data that many search paths rebuild (e.g. strings
+    /// grown by appends); it costs an extra lookup per new cache entry.
+    fn share_states(&self) -> bool {
+        false
+    }
+
     /// Human-readable operation, for explanations and the HTML report.
     fn describe_operation(&self, input: &Self::Input, output: &Self::Output) -> String {
         format!("{input:?} -> {output:?}")

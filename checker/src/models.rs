@@ -391,6 +391,10 @@ impl Model for KvModel {
     type Input = OpInput;
     type Output = OpOutput;
 
+    fn share_states(&self) -> bool {
+        true
+    }
+
     fn init(&self) -> Value {
         "".into()
     }
@@ -533,6 +537,10 @@ impl Model for VivaceModel {
     type State = Value;
     type Input = OpInput;
     type Output = OpOutput;
+
+    fn share_states(&self) -> bool {
+        true
+    }
 
     fn init(&self) -> Value {
         "".into()

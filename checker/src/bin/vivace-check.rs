@@ -68,7 +68,9 @@ fn run<M: Model<Input = OpInput, Output = OpOutput>>(
 ) -> Result<CheckResult, String> {
     let opts = CheckOptions {
         // Validated in main; a timeout too large for a Duration means none.
-        timeout: cli.timeout.and_then(|t| Duration::try_from_secs_f64(t).ok()),
+        timeout: cli
+            .timeout
+            .and_then(|t| Duration::try_from_secs_f64(t).ok()),
         threads: cli.threads,
         explain: !cli.json || cli.html.is_some(),
     };
