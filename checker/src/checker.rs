@@ -30,6 +30,10 @@ pub struct CheckOptions {
     pub threads: usize,
     /// Re-run the first illegal partition to explain it.
     pub explain: bool,
+    /// Give up (result [`CheckResult::Unknown`]) when the process's resident
+    /// memory exceeds this many bytes (checked about every 65536 search
+    /// steps; Linux only, ignored elsewhere).
+    pub max_rss: Option<u64>,
 }
 
 impl Default for CheckOptions {
@@ -38,6 +42,7 @@ impl Default for CheckOptions {
             timeout: None,
             threads: 0,
             explain: true,
+            max_rss: None,
         }
     }
 }
@@ -69,6 +74,15 @@ pub struct Explanation {
     pub stuck: Vec<usize>,
 }
 
+/// Which limit stopped an unfinished check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The deadline passed.
+    Timeout,
+    /// The memory limit was exceeded.
+    Memory,
+}
+
 /// Full result of [`analyze`].
 #[derive(Clone, Debug)]
 pub struct Analysis {
@@ -79,6 +93,8 @@ pub struct Analysis {
     /// Present when the history is illegal and explanation was asked for
     /// (and the re-run finished before the deadline).
     pub explanation: Option<Explanation>,
+    /// When the result is `Unknown`: which limit stopped the check.
+    pub stopped_by: Option<Limit>,
 }
 
 /// Checks a history; no explanation. Uses all available cores.
@@ -91,6 +107,7 @@ pub fn check_operations<M: Model>(
         timeout,
         threads: 0,
         explain: false,
+        max_rss: None,
     };
     analyze(model, history, &opts).result
 }
@@ -125,6 +142,13 @@ pub fn analyze<M: Model>(
     let parts = partition(model, history);
     let n = parts.len();
     let stop = AtomicBool::new(false);
+    let memory_hit = AtomicBool::new(false);
+    let limits = Limits {
+        stop: &stop,
+        deadline,
+        max_rss: opts.max_rss,
+        memory_hit: &memory_hit,
+    };
     let results: Vec<Slot> = (0..n).map(|_| Mutex::new(None)).collect();
     let first_illegal: Mutex<Option<usize>> = Mutex::new(None);
     let queue: Mutex<VecDeque<(usize, Option<Search<M>>)>> =
@@ -142,7 +166,7 @@ pub fn analyze<M: Model>(
         let Some((idx, search)) = item else { break };
         let mut search =
             search.unwrap_or_else(|| Search::new(model, history, &parts[idx].1, false));
-        let status = search.run(SLICE, &stop, deadline);
+        let status = search.run(SLICE, &limits);
         let verdict = match status {
             RunStatus::Paused => {
                 queue
@@ -211,7 +235,11 @@ pub fn analyze<M: Model>(
         let ops = &partitions[idx].ops;
         let mut search = Search::new(model, history, ops, true);
         let never = AtomicBool::new(false);
-        if search.run(u64::MAX, &never, deadline) == RunStatus::Illegal {
+        let explain_limits = Limits {
+            stop: &never,
+            ..limits
+        };
+        if search.run(u64::MAX, &explain_limits) == RunStatus::Illegal {
             let longest: Vec<usize> = search.best.iter().map(|&o| ops[o as usize]).collect();
             let stuck = search.best_stuck.iter().map(|&o| ops[o as usize]).collect();
             partitions[idx].linearization = longest.clone();
@@ -223,15 +251,41 @@ pub fn analyze<M: Model>(
         }
     }
 
+    let stopped_by = (result == CheckResult::Unknown).then(|| {
+        if memory_hit.load(Ordering::SeqCst) {
+            Limit::Memory
+        } else {
+            Limit::Timeout
+        }
+    });
     Analysis {
         result,
         partitions,
         explanation,
+        stopped_by,
     }
 }
 
 /// A partition's verdict and linearization, once known.
 type Slot = Mutex<Option<(CheckResult, Vec<usize>)>>;
+
+/// Limits every search checks periodically.
+#[derive(Clone, Copy)]
+struct Limits<'a> {
+    /// Set when the whole check must stop (illegal partition, memory).
+    stop: &'a AtomicBool,
+    deadline: Option<Instant>,
+    max_rss: Option<u64>,
+    memory_hit: &'a AtomicBool,
+}
+
+/// Resident memory of this process (Linux), in bytes.
+fn current_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
 
 /// Steps of one time slice before a partition yields to the others.
 const SLICE: u64 = 1 << 16;
@@ -459,7 +513,7 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     /// Runs at most about `budget` steps.
-    fn run(&mut self, budget: u64, stop: &AtomicBool, deadline: Option<Instant>) -> RunStatus {
+    fn run(&mut self, budget: u64, limits: &Limits) -> RunStatus {
         let mut steps: u64 = 0;
         loop {
             if self.next[HEAD as usize] == TAIL {
@@ -467,8 +521,19 @@ impl<'a, M: Model> Search<'a, M> {
             }
             steps += 1;
             if steps & 1023 == 0 {
-                if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                if limits.stop.load(Ordering::Relaxed)
+                    || limits.deadline.is_some_and(|d| Instant::now() >= d)
+                {
                     return RunStatus::Stopped;
+                }
+                if steps & 0xffff == 0 {
+                    if let (Some(max), Some(rss)) = (limits.max_rss, current_rss()) {
+                        if rss > max {
+                            limits.memory_hit.store(true, Ordering::SeqCst);
+                            limits.stop.store(true, Ordering::SeqCst);
+                            return RunStatus::Stopped;
+                        }
+                    }
                 }
                 if steps >= budget {
                     return RunStatus::Paused;

@@ -202,3 +202,27 @@ fn unreadable_inputs_give_code_3() {
         assert!(!stderr(&o).contains("panicked"));
     }
 }
+
+#[test]
+fn memory_limit_gives_unknown_exit_2() {
+    // Key "0" of c50-bad alone is a very hard (legal-looking) partition: its
+    // search grows memory quickly.
+    let text = std::fs::read_to_string(data().join("kv/c50-bad.txt")).unwrap();
+    let key0: String = text
+        .lines()
+        .filter(|l| l.contains(":key \"0\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let p = tmp("c50-bad-key0.txt", key0.as_bytes());
+    let o = bin()
+        .args(["--max-memory", "150", "--timeout", "60"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 2, "{out}");
+    assert!(
+        out.contains("unknown") && out.contains("memory limit"),
+        "{out}"
+    );
+}

@@ -75,6 +75,7 @@ fn check(w: Workload, ops: &[Op], threads: usize) -> CheckResult {
         timeout: None,
         threads,
         explain: true,
+        max_rss: None,
     };
     match w {
         Workload::Register { .. } => analyze(&RegisterModel, ops, &opts).result,

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use vivace_checker::checker::Limit;
 use vivace_checker::formats::{read_file, Format, History};
 use vivace_checker::html::{explain_text, render, RenderInfo};
 use vivace_checker::model::Model;
@@ -36,6 +37,9 @@ struct Cli {
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     json: bool,
+    /// Give up (verdict unknown) when resident memory exceeds this many MiB.
+    #[arg(long, value_name = "MIB")]
+    max_memory: Option<u64>,
     /// Worker threads (default: available cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -73,6 +77,7 @@ fn run<M: Model<Input = OpInput, Output = OpOutput>>(
             .and_then(|t| Duration::try_from_secs_f64(t).ok()),
         threads: cli.threads,
         explain: !cli.json || cli.html.is_some(),
+        max_rss: cli.max_memory.map(|m| m.saturating_mul(1 << 20)),
     };
     let start = Instant::now();
     let analysis = analyze(model, &h.ops, &opts);
@@ -105,8 +110,14 @@ fn run<M: Model<Input = OpInput, Output = OpOutput>>(
             h.ops.len(),
             analysis.partitions.len()
         );
-        if analysis.result == CheckResult::Unknown {
-            let _ = writeln!(stdout, "  the check did not finish before the deadline");
+        match analysis.stopped_by {
+            Some(Limit::Timeout) => {
+                let _ = writeln!(stdout, "  the check did not finish before the deadline");
+            }
+            Some(Limit::Memory) => {
+                let _ = writeln!(stdout, "  the check was stopped at the memory limit");
+            }
+            None => {}
         }
         let _ = write!(stdout, "{}", explain_text(model, &h.ops, &analysis, &info));
     }
