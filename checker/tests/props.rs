@@ -154,7 +154,7 @@ proptest! {
         keys in 1u32..6,
         clients in 1usize..8,
         stretch in 1u64..8,
-        unknown in 0u32..20,
+        unknown in 0u32..8,
         fail in 0u32..20,
         threads in 1usize..3,
     ) {
