@@ -353,6 +353,8 @@ struct Search<'a, M: Model> {
     best: Vec<u32>,
     best_stuck: Vec<u32>,
     best_set: bool,
+    /// Lowest stack depth since `best` was last recorded.
+    low_water: usize,
 }
 
 impl<'a, M: Model> Search<'a, M> {
@@ -412,6 +414,7 @@ impl<'a, M: Model> Search<'a, M> {
             best: Vec::new(),
             best_stuck: Vec::new(),
             best_set: false,
+            low_water: 0,
         }
     }
 
@@ -501,7 +504,12 @@ impl<'a, M: Model> Search<'a, M> {
             return;
         }
         self.best_set = true;
-        self.best = self.stack.iter().map(|(o, _)| *o).collect();
+        // Only the part of the stack that changed since the last record is
+        // copied: amortized O(1) per search step.
+        let keep = self.low_water.min(self.best.len());
+        self.best.truncate(keep);
+        self.best.extend(self.stack[keep..].iter().map(|(o, _)| *o));
+        self.low_water = self.stack.len();
         self.best_stuck.clear();
         let mut e = self.next[HEAD as usize];
         while e != ret && e != TAIL {
@@ -567,6 +575,9 @@ impl<'a, M: Model> Search<'a, M> {
                 let Some((op, old)) = self.stack.pop() else {
                     return RunStatus::Illegal;
                 };
+                if self.stack.len() < self.low_water {
+                    self.low_water = self.stack.len();
+                }
                 self.state = old;
                 self.flip(op);
                 self.bits_hash ^= self.zobrist[op as usize];

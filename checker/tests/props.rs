@@ -189,6 +189,39 @@ proptest! {
     }
 }
 
+/// The explanation of an illegal history is consistent: its longest prefix
+/// replays through the model, respects real time, and the stuck operations
+/// are the partition's remaining ones that were candidates.
+fn check_explanation(w: Workload, ops: &[Op]) {
+    fn go<M: Model<Input = OpInput, Output = OpOutput>>(m: &M, ops: &[Op]) {
+        let a = analyze(m, ops, &CheckOptions::default());
+        assert_eq!(a.result, CheckResult::Illegal);
+        let e = a.explanation.expect("explanation");
+        let part = &a.partitions[e.partition];
+        let mut state = m.init();
+        for (k, &i) in e.longest.iter().enumerate() {
+            assert!(part.ops.contains(&i));
+            state = m
+                .step(&state, &ops[i].input, &ops[i].output)
+                .expect("prefix replays");
+            // Nothing placed later returned before this one was called.
+            for &j in &e.longest[k + 1..] {
+                assert!(ops[j].return_time() >= ops[i].call);
+            }
+        }
+        assert!(!e.stuck.is_empty());
+        for &i in &e.stuck {
+            assert!(part.ops.contains(&i) && !e.longest.contains(&i));
+        }
+        assert!(e.longest.len() < part.ops.len());
+    }
+    match w {
+        Workload::Register { .. } => go(&RegisterModel, ops),
+        Workload::Kv { .. } => go(&KvModel, ops),
+        Workload::Vivace { .. } => go(&VivaceModel, ops),
+    }
+}
+
 #[test]
 fn corrupted_histories_are_sometimes_illegal() {
     // Guard against a vacuous oracle comparison: corruption must produce
@@ -212,7 +245,8 @@ fn corrupted_histories_are_sometimes_illegal() {
         if want {
             legal += 1
         } else {
-            illegal += 1
+            illegal += 1;
+            check_explanation(w, &h.ops);
         }
     }
     assert!(
@@ -334,4 +368,36 @@ fn explanation_names_partition_prefix_and_stuck_ops() {
     assert_eq!(a.partitions[e.partition].key, Some(1));
     assert_eq!(e.longest, vec![1, 2]);
     assert_eq!(e.stuck, vec![3]);
+}
+
+#[test]
+fn explanations_of_larger_histories_are_consistent() {
+    let mut explained = 0;
+    for seed in 0..60u64 {
+        let w = workload((seed % 3) as u8, 1);
+        let cfg = GenConfig {
+            ops: 150,
+            clients: 5,
+            stretch: 4,
+            unknown_percent: 2,
+            fail_percent: 5,
+            workload: w,
+        };
+        let mut h = generate(&cfg, seed);
+        corrupt(&mut h.ops, seed);
+        let r = match w {
+            Workload::Register { .. } => {
+                check_operations(&RegisterModel, &h.ops, Some(Duration::from_secs(2)))
+            }
+            Workload::Kv { .. } => check_operations(&KvModel, &h.ops, Some(Duration::from_secs(2))),
+            Workload::Vivace { .. } => {
+                check_operations(&VivaceModel, &h.ops, Some(Duration::from_secs(2)))
+            }
+        };
+        if r == CheckResult::Illegal {
+            check_explanation(w, &h.ops);
+            explained += 1;
+        }
+    }
+    assert!(explained >= 10, "only {explained} illegal histories");
 }
