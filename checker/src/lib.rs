@@ -17,6 +17,32 @@
 //!   ([`Explanation`]).
 //! - Readers ([`formats`]) report input errors with file, line and reason;
 //!   [`html::render`] writes a self-contained HTML report.
+//!
+//! ```
+//! use vivace_checker::models::{Command, OpInput, OpOutput, RegisterModel};
+//! use vivace_checker::{check_operations, CheckResult, Operation};
+//!
+//! let op = |client, command, output, call, ret| Operation {
+//!     client,
+//!     input: OpInput { key: 0, command },
+//!     call,
+//!     output,
+//!     ret,
+//! };
+//! let history = vec![
+//!     op(0, Command::Write("1".into()), OpOutput::Ok(None), 0, Some(10)),
+//!     // Concurrent with the write: may read either value.
+//!     op(1, Command::Read, OpOutput::Ok(None), 5, Some(8)),
+//!     // After the write returned: must see it.
+//!     op(1, Command::Read, OpOutput::Ok(None), 11, Some(12)),
+//! ];
+//! assert_eq!(check_operations(&RegisterModel, &history, None), CheckResult::Illegal);
+//! // A write with unknown outcome may never have taken effect.
+//! let mut unsure = history.clone();
+//! unsure[0].output = OpOutput::Unknown;
+//! unsure[0].ret = None;
+//! assert_eq!(check_operations(&RegisterModel, &unsure, None), CheckResult::Ok);
+//! ```
 
 pub mod checker;
 pub mod formats;
