@@ -279,6 +279,12 @@ struct Limits<'a> {
     memory_hit: &'a AtomicBool,
 }
 
+/// Bitset equality without a `memcmp` call (bitsets are a few words).
+#[inline]
+fn words_eq(a: &[u64], b: &[u64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Resident memory of this process (Linux), in bytes.
 fn current_rss() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -463,7 +469,7 @@ impl<'a, M: Model> Search<'a, M> {
                 while i != NONE {
                     let (s, nx) = &self.entries[i as usize];
                     let start = i as usize * w;
-                    if self.entry_bits[start..start + w] == self.bits[..] && *s == state {
+                    if words_eq(&self.entry_bits[start..start + w], &self.bits) && *s == state {
                         return None;
                     }
                     i = *nx;

@@ -9,17 +9,35 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-const INLINE: usize = 22;
+const INLINE: usize = 23;
 
-/// An immutable string value, cheap to clone: short values (up to 22 bytes)
+/// An immutable string value, cheap to clone: short values (up to 23 bytes)
 /// are stored inline, longer ones are shared (`Arc<str>`). Cloning a short
 /// value touches no reference count, which matters in the search's hot loop.
 #[derive(Clone)]
 pub struct Value(Repr);
 
+/// Up to 23 bytes, zero-padded, length in the last byte; 8-byte aligned so
+/// that copies, comparisons and hashing work on whole words.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(8))]
+struct Inline([u8; 24]);
+
+impl Inline {
+    #[inline]
+    fn len(&self) -> usize {
+        self.0[23] as usize
+    }
+    #[inline]
+    fn words(&self) -> [u64; 3] {
+        let w = |i: usize| u64::from_le_bytes(self.0[i..i + 8].try_into().expect("8 bytes"));
+        [w(0), w(8), w(16)]
+    }
+}
+
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, buf: [u8; INLINE] },
+    Inline(Inline),
     Heap(Arc<str>),
 }
 
@@ -28,7 +46,7 @@ impl Value {
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, buf } => &buf[..*len as usize],
+            Repr::Inline(i) => &i.0[..i.len()],
             Repr::Heap(a) => a.as_bytes(),
         }
     }
@@ -36,9 +54,7 @@ impl Value {
     #[inline]
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline { len, buf } => {
-                std::str::from_utf8(&buf[..*len as usize]).expect("built from a str")
-            }
+            Repr::Inline(i) => std::str::from_utf8(&i.0[..i.len()]).expect("built from a str"),
             Repr::Heap(a) => a,
         }
     }
@@ -47,12 +63,10 @@ impl Value {
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
         if s.len() <= INLINE {
-            let mut buf = [0u8; INLINE];
+            let mut buf = [0u8; 24];
             buf[..s.len()].copy_from_slice(s.as_bytes());
-            Value(Repr::Inline {
-                len: s.len() as u8,
-                buf,
-            })
+            buf[23] = s.len() as u8;
+            Value(Repr::Inline(Inline(buf)))
         } else {
             Value(Repr::Heap(s.into()))
         }
@@ -86,8 +100,12 @@ impl PartialEq for Value {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
+            // Inline buffers are zero-padded, so word comparison is content
+            // comparison (and needs no memcmp call).
+            (Repr::Inline(a), Repr::Inline(b)) => a.words() == b.words(),
             (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
-            _ => self.as_bytes() == other.as_bytes(),
+            // Representation is canonical by length: inline never equals heap.
+            _ => false,
         }
     }
 }
@@ -96,8 +114,18 @@ impl Eq for Value {}
 impl Hash for Value {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(self.as_bytes());
-        state.write_u8(0xff);
+        match &self.0 {
+            Repr::Inline(i) => {
+                let [a, b, c] = i.words();
+                state.write_u64(a);
+                state.write_u64(b);
+                state.write_u64(c);
+            }
+            Repr::Heap(a) => {
+                state.write(a.as_bytes());
+                state.write_u8(0xff);
+            }
+        }
     }
 }
 
