@@ -3,7 +3,7 @@
 
 use crate::model::Operation;
 use crate::models::{Command, OpInput, OpOutput, RmwCommand, Value};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -251,29 +251,41 @@ impl Builder {
 
 // ---------------------------------------------------------------- JSON lines
 
-#[derive(Deserialize)]
+/// One line of the project's JSON-lines history format (see README.md).
+/// Writers (e.g. the Vivace runtime) can serialize this directly with
+/// `serde_json::to_string`; absent fields are omitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Record {
+pub struct JsonlRecord {
+    /// `"invoke"`, `"ok"`, `"fail"` or `"unknown"`.
     #[serde(rename = "type")]
-    kind: String,
-    client: u64,
-    #[serde(default)]
-    id: Option<u64>,
-    #[serde(default)]
-    op: Option<String>,
-    #[serde(default)]
-    key: Option<String>,
-    #[serde(default)]
-    value: Option<String>,
-    #[serde(default)]
-    command: Option<String>,
-    #[serde(default)]
-    args: Option<Vec<String>>,
-    time: u64,
+    pub kind: String,
+    /// Client id.
+    pub client: u64,
+    /// Operation id pairing invocation and completion (else: by client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// `"read"`, `"write"` or `"execute"` (invocations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// Key (invocations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Written value (write invocations) or returned value (ok completions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// RMW command (execute invocations): increment, append, cas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// RMW command arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// Time in nanoseconds.
+    pub time: u64,
 }
 
 fn jsonl_line(b: &mut Builder, line: &str, n: usize) -> Result<(), String> {
-    let r: Record = serde_json::from_str(line).map_err(|e| format!("invalid record: {e}"))?;
+    let r: JsonlRecord = serde_json::from_str(line).map_err(|e| format!("invalid record: {e}"))?;
     let pair = r.id.map_or(Pair::Client(r.client), Pair::Id);
     match r.kind.as_str() {
         "invoke" => {
@@ -578,61 +590,59 @@ fn kv_line(b: &mut Builder, line: &str, n: usize) -> Result<(), String> {
 
 /// Writes a history in the project's JSON-lines format (operations paired by
 /// `id`; an unknown outcome is written as an `unknown` completion at the
-/// call time). Key indices must be valid for `history.keys`.
+/// call time). Key indices must be valid for `history.keys`. Key-value
+/// commands are written as their Vivace equivalents (get → read, put →
+/// write, append → execute append); a register `cas` becomes execute cas.
 pub fn write_jsonl(history: &History) -> String {
-    use serde_json::json;
-    let mut records: Vec<(u64, u8, usize, serde_json::Value)> = Vec::new();
+    let mut records: Vec<(u64, u8, usize, JsonlRecord)> = Vec::new();
+    let s = |v: &Value| v.as_str().to_string();
     for (i, op) in history.ops.iter().enumerate() {
-        let key = &history.keys[op.input.key as usize];
-        let mut inv =
-            json!({"type": "invoke", "client": op.client, "id": i, "key": key, "time": op.call});
-        let o = inv.as_object_mut().expect("object");
-        match &op.input.command {
-            Command::Read | Command::Get => {
-                o.insert("op".into(), json!("read"));
-            }
-            Command::Write(v) | Command::Put(v) => {
-                o.insert("op".into(), json!("write"));
-                o.insert("value".into(), json!(&**v));
-            }
-            Command::Append(v) => {
-                o.insert("op".into(), json!("execute"));
-                o.insert("command".into(), json!("append"));
-                o.insert("args".into(), json!([&**v]));
-            }
-            Command::Cas { from, to } | Command::Execute(RmwCommand::Cas { from, to }) => {
-                o.insert("op".into(), json!("execute"));
-                o.insert("command".into(), json!("cas"));
-                o.insert("args".into(), json!([&**from, &**to]));
-            }
-            Command::Execute(RmwCommand::Increment) => {
-                o.insert("op".into(), json!("execute"));
-                o.insert("command".into(), json!("increment"));
-            }
-            Command::Execute(RmwCommand::Append(s)) => {
-                o.insert("op".into(), json!("execute"));
-                o.insert("command".into(), json!("append"));
-                o.insert("args".into(), json!([&**s]));
-            }
-        }
+        let mut inv = JsonlRecord {
+            kind: "invoke".into(),
+            client: op.client,
+            id: Some(i as u64),
+            key: Some(history.keys[op.input.key as usize].clone()),
+            time: op.call,
+            ..JsonlRecord::default()
+        };
+        let (o, value, command, args): (&str, Option<String>, Option<&str>, Option<Vec<String>>) =
+            match &op.input.command {
+                Command::Read | Command::Get => ("read", None, None, None),
+                Command::Write(v) | Command::Put(v) => ("write", Some(s(v)), None, None),
+                Command::Append(v) | Command::Execute(RmwCommand::Append(v)) => {
+                    ("execute", None, Some("append"), Some(vec![s(v)]))
+                }
+                Command::Cas { from, to } | Command::Execute(RmwCommand::Cas { from, to }) => {
+                    ("execute", None, Some("cas"), Some(vec![s(from), s(to)]))
+                }
+                Command::Execute(RmwCommand::Increment) => {
+                    ("execute", None, Some("increment"), None)
+                }
+            };
+        inv.op = Some(o.into());
+        inv.value = value;
+        inv.command = command.map(str::to_string);
+        inv.args = args;
         records.push((op.call, 0, i, inv));
         let (kind, value, time) = match (&op.output, op.ret) {
-            (OpOutput::Ok(v), Some(t)) => ("ok", v.as_deref(), t),
+            (OpOutput::Ok(v), Some(t)) => ("ok", v.as_ref().map(s), t),
             (OpOutput::Fail, Some(t)) => ("fail", None, t),
             _ => ("unknown", None, op.call),
         };
-        let mut done = json!({"type": kind, "client": op.client, "id": i, "time": time});
-        if let Some(v) = value {
-            done.as_object_mut()
-                .expect("object")
-                .insert("value".into(), json!(v));
-        }
+        let done = JsonlRecord {
+            kind: kind.into(),
+            client: op.client,
+            id: Some(i as u64),
+            value,
+            time,
+            ..JsonlRecord::default()
+        };
         records.push((time, 1, i, done));
     }
     records.sort_by_key(|(t, k, i, _)| (*t, *k, *i));
     let mut out = String::new();
     for (_, _, _, r) in records {
-        out.push_str(&r.to_string());
+        out.push_str(&serde_json::to_string(&r).expect("serializable"));
         out.push('\n');
     }
     out
