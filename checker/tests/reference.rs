@@ -13,11 +13,6 @@ fn data_dir() -> PathBuf {
 #[test]
 fn reference_histories_match_expected_verdicts() {
     let dir = data_dir();
-    let dir = if dir.exists() {
-        dir
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/porcupine")
-    };
     let expected = std::fs::read_to_string(dir.join("expected.txt"))
         .unwrap_or_else(|e| panic!("cannot read {}/expected.txt: {e}", dir.display()));
     let mut checked = 0;
