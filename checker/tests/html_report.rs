@@ -90,7 +90,19 @@ fn report_opens_in_chromium() {
             .unwrap();
         assert_eq!(status.status.code(), Some(if illegal { 1 } else { 0 }));
         let html = std::fs::read_to_string(&report).unwrap();
-        assert!(!html.contains("http://") && !html.contains("https://"));
+        // Self-contained: nothing loaded from elsewhere (the SVG namespace
+        // URI is an identifier, not a fetch).
+        for bad in [
+            "src=",
+            "href=",
+            "url(",
+            "<link",
+            "@import",
+            "fetch(",
+            "XMLHttpRequest",
+        ] {
+            assert!(!html.contains(bad), "report contains {bad:?}");
+        }
 
         // What the page should show, computed independently.
         let h = read_file(&file, Some(Format::Jepsen)).unwrap();
@@ -100,6 +112,12 @@ fn report_opens_in_chromium() {
         assert_eq!(v["errors"], serde_json::json!([]));
         assert_eq!(v["rows"].as_u64().unwrap() as usize, h.clients());
         assert_eq!(v["boxes"].as_u64().unwrap() as usize, h.ops.len());
+        // One linearization point per step of the shown partition.
+        let shown = a
+            .explanation
+            .as_ref()
+            .map_or(a.partitions[0].linearization.len(), |e| e.longest.len());
+        assert_eq!(v["points"].as_u64().unwrap() as usize, shown);
         if illegal {
             let e = a.explanation.expect("explanation");
             let first = *e
