@@ -96,6 +96,8 @@ pub struct ModelConfig {
     /// interchangeable servers (see `symmetry`). On in every configuration
     /// of record.
     pub symmetry: bool,
+    /// Partial-order reduction (see `VivaceModel::ample`).
+    pub partial_order: bool,
 }
 
 /// The key every model operation uses.
@@ -144,6 +146,7 @@ impl ModelConfig {
             mutation: Mutation::None,
             collect_dead_messages: true,
             symmetry: true,
+            partial_order: true,
         }
     }
 

@@ -15,4 +15,5 @@ pub mod model;
 pub mod mutants;
 pub mod properties;
 pub mod run;
+pub mod shared;
 pub mod symmetry;

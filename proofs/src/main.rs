@@ -183,6 +183,7 @@ fn report_from_json(v: &serde_json::Value) -> Report {
             .as_object()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
             .unwrap_or_default(),
+        witness_states: v["witness_states"].as_u64().map(|n| n as usize),
         counterexample: v["counterexample"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect()),
         expected: None,
         refuted_by: None,

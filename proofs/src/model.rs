@@ -12,6 +12,7 @@
 //! operations with its linearizability verdict.
 
 use crate::config::ModelConfig;
+use crate::shared::Hashed;
 use crate::linearizability::{is_linearizable, HistOp, Register, RmwObject};
 use std::borrow::Cow;
 use std::fmt;
@@ -53,7 +54,7 @@ pub struct History {
 pub struct State {
     /// Every actor's state, indexed by id; shared between states until an
     /// actor changes.
-    pub nodes: Vec<Arc<NodeState>>,
+    pub nodes: Vec<Hashed<NodeState>>,
     /// Messages in flight: a sorted multiset.
     pub net: Vec<Envelope>,
     /// Actors with a retransmission timer armed.
@@ -66,7 +67,7 @@ pub struct State {
     /// nothing is in flight to or from its actor).
     pub spurious_left: u8,
     /// Client operations.
-    pub history: History,
+    pub history: Hashed<History>,
     /// The groups of interchangeable servers of the symmetry reduction (the
     /// same in every state of a model), if it is on.
     pub groups: Option<Arc<crate::symmetry::Groups>>,
@@ -120,12 +121,12 @@ impl VivaceModel {
         delivered: Option<&Envelope>,
     ) {
         let i = usize::from(id);
-        let before = Arc::clone(&state.nodes[i]);
+        let before = state.nodes[i].clone();
         let mut cow = Cow::Borrowed(&*before);
         let mut out = Out::new();
         f(&self.actors[i], &mut cow, &mut out);
         if let Cow::Owned(next) = cow {
-            state.nodes[i] = Arc::new(next);
+            state.nodes[i] = Hashed::new(next);
         }
         self.apply_out(state, id, out);
         if self.is_client(id) {
@@ -177,39 +178,39 @@ impl VivaceModel {
         };
         let (old_done, new_done) = (old.done.len(), new.done.len());
         let old_req = old.current.as_ref().map(|cur| cur.req);
-        let new_current = new.current.clone();
-        let returned: Vec<Ret> = new.done[old_done..].to_vec();
+        let new_req = new.current.as_ref().map(|cur| cur.req);
+        let invoked = (new_done > old_done || old.current.is_none()) && new.current.is_some();
+        let data = delivered.is_some_and(|e| matches!(e.msg, Msg::AckRData { .. } | Msg::AckOrData { .. }));
+        let advanced = new_done > old_done || new_req != old_req;
+        if !(invoked || new_done > old_done || (data && advanced)) {
+            return;
+        }
+        let mut h: History = (*state.history).clone();
         // The data phase completed with this message: note where the data came from.
-        if let Some(env) = delivered {
-            let data = matches!(env.msg, Msg::AckRData { .. } | Msg::AckOrData { .. });
-            let advanced = new_done > old_done || new_current.as_ref().map(|x| x.req) != old_req;
-            if data && advanced {
-                let local = self.deployment.site(env.src) == self.deployment.site(id);
-                if let Some(op) = state.history.ops[c].get_mut(old_done) {
-                    op.data_local = local;
-                }
+        if let (true, true, Some(env)) = (data, advanced, delivered) {
+            let local = self.deployment.site(env.src) == self.deployment.site(id);
+            if let Some(op) = h.ops[c].get_mut(old_done) {
+                op.data_local = local;
             }
         }
-        for (k, ret) in returned.into_iter().enumerate() {
-            let only_local = self.value_only_local(state, &state.history.ops[c][old_done + k].op, &ret);
-            let op = &mut state.history.ops[c][old_done + k];
+        for k in old_done..new_done {
+            let ret = new.done[k].clone();
+            let only_local = self.value_only_local(state, &h.ops[c][k].op, &ret);
+            let op = &mut h.ops[c][k];
             op.ret = Some(ret);
             op.value_only_local = only_local;
-            if !state.history.violated && !self.linearizable(&state.history.ops) {
-                state.history.violated = true;
+            if !h.violated && !self.linearizable(&h.ops) {
+                h.violated = true;
             }
         }
-        if new_done > old_done || old.current.is_none() {
-            if let Some(cur) = new_current {
-                let after = self.completed_counts(state);
-                state.history.ops[c].push(HistOp::invoked(cur.op, after));
-            }
+        if invoked {
+            let cur = new.current.as_ref().expect("invoked");
+            let after = completed_counts(&h);
+            h.ops[c].push(HistOp::invoked(cur.op.clone(), after));
         }
+        state.history = Hashed::new(h);
     }
 
-    fn completed_counts(&self, state: &State) -> Vec<u8> {
-        state.history.ops.iter().map(|ops| ops.iter().filter(|o| o.ret.is_some()).count() as u8).collect()
-    }
 
     fn linearizable(&self, ops: &[Vec<HistOp>]) -> bool {
         if self.cfg.algorithm.is_rmw() {
@@ -278,13 +279,13 @@ impl Model for VivaceModel {
             crashed: IdSet::EMPTY,
             drops_left: self.cfg.network.max_drops(),
             spurious_left: self.cfg.network.max_spurious(),
-            history: History { ops: vec![Vec::new(); self.cfg.clients.len()], violated: false },
+            history: Hashed::new(History { ops: vec![Vec::new(); self.cfg.clients.len()], violated: false }),
             groups: self.cfg.symmetry.then(|| Arc::new(crate::symmetry::Groups(self.cfg.symmetric_groups()))),
         };
         let mut outs = Vec::new();
         for (i, a) in self.actors.iter().enumerate() {
             let mut out = Out::new();
-            state.nodes.push(Arc::new(a.on_start(Id::from(i), &None, &mut out)));
+            state.nodes.push(Hashed::new(a.on_start(Id::from(i), &None, &mut out)));
             outs.push(out);
         }
         for (i, out) in outs.into_iter().enumerate() {
@@ -293,7 +294,9 @@ impl Model for VivaceModel {
             if let NodeState::Client(s) = &*state.nodes[i] {
                 if let Some(cur) = &s.current {
                     let op = HistOp::invoked(cur.op.clone(), vec![0; self.cfg.clients.len()]);
-                    state.history.ops[self.client_index(Id::from(i))].push(op);
+                    let mut h = (*state.history).clone();
+                    h.ops[self.client_index(Id::from(i))].push(op);
+                    state.history = Hashed::new(h);
                 }
             }
         }
@@ -301,6 +304,10 @@ impl Model for VivaceModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        if let Some(env) = self.ample(state) {
+            actions.push(Action::Deliver(env.clone()));
+            return;
+        }
         let mut last: Option<&Envelope> = None;
         for env in &state.net {
             if last == Some(env) {
@@ -354,7 +361,7 @@ impl Model for VivaceModel {
                 // still in flight from it may as well not have left yet.
                 state.net.retain(|e| e.dst != id && e.src != id);
                 // A crashed server never acts again: one canonical state for it.
-                state.nodes[usize::from(id)] = Arc::new(NodeState::Server(Default::default()));
+                state.nodes[usize::from(id)] = Hashed::new(NodeState::Server(Default::default()));
             }
         }
         if self.cfg.collect_dead_messages {
@@ -375,6 +382,68 @@ impl Model for VivaceModel {
     fn properties(&self) -> Vec<Property<Self>> {
         crate::properties::for_config(&self.cfg)
     }
+}
+
+impl VivaceModel {
+    /// Partial-order reduction: a delivery that is invisible to every
+    /// `always` property and commutes with every action that can ever be
+    /// enabled alongside it may be explored alone (an ample set of one).
+    ///
+    /// Applies only where no crash, loss or timer can happen any more (they
+    /// can remove messages or depend on what is in flight), on a reliable
+    /// network without retransmission, and for the algorithms as written (a
+    /// mutation can break the commutations below). The deliveries taken:
+    /// - W-LOCAL, W-REMOTE and ACK-W-REMOTE to a server: each touches only
+    ///   its own entry of `local_buf`, or `val`/`remote_buf` in a way that
+    ///   commutes with every other handler of that replica (W-TS and OW-TS
+    ///   adopt a buffered value or wait for it alike; R-TS and OR-TS read no
+    ///   value; parked reads are answered with the same data either way);
+    ///   none changes the history, and each keeps the value of `durable`;
+    /// - a reply to a client that does not complete its phase: it only adds
+    ///   to the phase's votes, and the phase's data (maxima, C1) does not
+    ///   depend on the order replies arrive in.
+    ///
+    /// Such a delivery never empties the network, so "quiescent" (the
+    /// progress property) does not change either. The state graph of these
+    /// configurations has no cycles, so no action is postponed forever.
+    /// `sometimes` properties are not preserved (the reduction may always
+    /// propagate a value before the write returns), so `run::check` looks
+    /// for the unreached ones again without the reduction.
+    fn ample<'a>(&self, state: &'a State) -> Option<&'a Envelope> {
+        let cfg = &self.cfg;
+        if !cfg.partial_order
+            || cfg.mutation != vivace_spec::Mutation::None
+            || cfg.network != crate::config::Network::Unordered
+            || cfg.options.retransmit
+            || state.crashed.len() < cfg.max_crashes
+            || !state.timers.is_empty()
+        {
+            return None;
+        }
+        state.net.iter().find(|env| match &*state.nodes[usize::from(env.dst)] {
+            NodeState::Server(_) => match env.msg {
+                Msg::WLocal { .. } | Msg::WRemote { .. } => true,
+                Msg::AckWRemote { .. } => state.net.len() > 1,
+                _ => false,
+            },
+            NodeState::Client(c) => {
+                let Some(cur) = &c.current else { return false };
+                if state.net.len() < 2 || !env.msg.is_reply() || env.msg.req() != cur.req {
+                    return false;
+                }
+                let Node::Client(actor) = &self.actors[usize::from(env.dst)] else { return false };
+                let mut after = c.clone();
+                let mut sends = Vec::new();
+                actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
+                sends.is_empty() && after.done.len() == c.done.len() && after.current.as_ref().map(|x| x.req) == Some(cur.req)
+            }
+            NodeState::Clock(_) => false,
+        })
+    }
+}
+
+fn completed_counts(h: &History) -> Vec<u8> {
+    h.ops.iter().map(|ops| ops.iter().filter(|o| o.ret.is_some()).count() as u8).collect()
 }
 
 /// Nothing is in flight to or from `id`: a timeout longer than any message

@@ -12,6 +12,22 @@ use vivace_spec::{Algorithm, Id, Msg, NodeState, Op, Ret};
 pub const LINEARIZABLE: &str = "linearizable";
 /// Name of the progress property.
 pub const PROGRESS: &str = "progress";
+/// Name of a `sometimes` property.
+pub const RMW_ABORTS: &str = "an RMW aborts";
+/// Name of a `sometimes` property.
+pub const READ_SEES_CONCURRENT_WRITE: &str = "a read returns a concurrent write's value";
+/// Name of a `sometimes` property.
+pub const DATA_LOCAL: &str = "data comes from the local site";
+/// Name of a `sometimes` property.
+pub const VALUE_ONLY_LOCAL: &str = "completes with its value only at local replicas";
+/// Name of a `sometimes` property.
+pub const DATA_REMOTE: &str = "data comes from a remote site";
+/// Name of a `sometimes` property.
+pub const ALL_FINISHED: &str = "every client finished";
+/// Name of a `sometimes` property.
+pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
+/// Every `sometimes` property name.
+pub const SOMETIMES_NAMES: [&str; 7] = [RMW_ABORTS, READ_SEES_CONCURRENT_WRITE, DATA_LOCAL, VALUE_ONLY_LOCAL, DATA_REMOTE, ALL_FINISHED, ALL_FINISHED_CRASH];
 /// Name of the durability property.
 pub const DURABLE: &str = "durable";
 
@@ -120,20 +136,20 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
         p.push(Property::always(PROGRESS, progress));
     }
     if cfg.algorithm.is_rmw() {
-        p.push(Property::sometimes("an RMW aborts", rmw_aborts));
+        p.push(Property::sometimes(RMW_ABORTS, rmw_aborts));
     } else {
-        p.push(Property::sometimes("a read returns a concurrent write's value", read_sees_concurrent_write));
+        p.push(Property::sometimes(READ_SEES_CONCURRENT_WRITE, read_sees_concurrent_write));
     }
     if vivace {
-        p.push(Property::sometimes("data comes from the local site", data_from_local_site));
-        p.push(Property::sometimes("completes with its value only at local replicas", completes_with_value_only_local));
+        p.push(Property::sometimes(DATA_LOCAL, data_from_local_site));
+        p.push(Property::sometimes(VALUE_ONLY_LOCAL, completes_with_value_only_local));
         if cfg.clients.iter().any(|c| c.site != cfg.clients[0].site) {
-            p.push(Property::sometimes("data comes from a remote site", data_from_remote_site));
+            p.push(Property::sometimes(DATA_REMOTE, data_from_remote_site));
         }
     }
-    p.push(Property::sometimes("every client finished", all_finished));
+    p.push(Property::sometimes(ALL_FINISHED, all_finished));
     if cfg.max_crashes > 0 {
-        p.push(Property::sometimes("every client finished with a server crashed", all_finished_with_crash));
+        p.push(Property::sometimes(ALL_FINISHED_CRASH, all_finished_with_crash));
     }
     p
 }

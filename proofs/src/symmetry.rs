@@ -7,7 +7,7 @@
 
 use crate::config::ModelConfig;
 use crate::model::{Envelope, State};
-use std::sync::Arc;
+use crate::shared::Hashed;
 use stateright::Representative;
 use vivace_spec::{Id, IdSet, NodeState};
 
@@ -44,14 +44,14 @@ fn set(m: &[usize], s: IdSet) -> IdSet {
     s.iter().map(|x| id(m, x)).collect()
 }
 
-fn node(m: &[usize], n: &Arc<NodeState>) -> Arc<NodeState> {
+fn node(m: &[usize], n: &Hashed<NodeState>) -> Hashed<NodeState> {
     match &**n {
         NodeState::Server(s) if s.local_buf.values().any(|p| !p.acks.from.is_empty()) => {
             let mut s = s.clone();
             for p in s.local_buf.values_mut() {
                 p.acks.from = set(m, p.acks.from);
             }
-            Arc::new(NodeState::Server(s))
+            Hashed::new(NodeState::Server(s))
         }
         NodeState::Client(c) if c.current.is_some() => {
             let mut c = c.clone();
@@ -59,9 +59,9 @@ fn node(m: &[usize], n: &Arc<NodeState>) -> Arc<NodeState> {
                 cur.votes.from = set(m, cur.votes.from);
                 cur.to = set(m, cur.to);
             }
-            Arc::new(NodeState::Client(c))
+            Hashed::new(NodeState::Client(c))
         }
-        _ => Arc::clone(n),
+        _ => n.clone(),
     }
 }
 
@@ -92,10 +92,14 @@ pub fn rename(state: &State, m: &[usize]) -> State {
 impl Representative for State {
     /// Sorts the servers of each group by what can be seen of them without
     /// their names: their state, then the messages to and from them, then
-    /// whether they are crashed or have a timer armed. The result is a
-    /// renaming of `self` (so it has the same futures up to renaming);
-    /// states that tie on every key may keep distinct representatives,
-    /// which costs states, never soundness.
+    /// whether they are crashed or have a timer armed, and renames them in
+    /// that order. The result is a renaming of `self`, so it has the same
+    /// futures up to renaming: sound. It is not a perfect canonical form
+    /// (servers that tie on every key keep their order), so two states of
+    /// one class can keep distinct representatives: that costs states, never
+    /// soundness, and makes the count of a multi-threaded search vary very
+    /// slightly with the order threads visit states (a one-thread search is
+    /// deterministic; the tests pin those counts).
     fn representative(&self) -> Self {
         let Some(groups) = &self.groups else { return self.clone() };
         let n = self.nodes.len();
@@ -112,9 +116,9 @@ impl Representative for State {
             };
             let mut members: Vec<(usize, _)> = g.iter().map(|&i| (i, key(i))).collect();
             members.sort_by(|a, b| a.1.cmp(&b.1));
-            for (k, (old, _)) in members.iter().enumerate() {
-                m[*old] = g[k];
-                identity &= *old == g[k];
+            for (slot, (old, _)) in members.iter().enumerate() {
+                m[*old] = g[slot];
+                identity &= *old == g[slot];
             }
         }
         if identity {
