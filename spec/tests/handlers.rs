@@ -1,0 +1,194 @@
+//! Scenario tests of single handlers, each citing the part of the paper it
+//! checks. They drive the sans-IO code directly: a state, a message, the
+//! messages that come out.
+
+use std::sync::Arc;
+use vivace_spec::client::{Client, ClientState};
+use vivace_spec::replica::{Server, ServerState};
+use vivace_spec::{Algorithm, Bytes, Class, Deployment, Directory, Id, Msg, Mutation, Op, Options, Ret, TimestampMode, Ts};
+
+// Figure 5: replicas 0 (site 0), 1, 2 (site 1); local set 0, 3, 4 in site 0;
+// client 5 in site 0; clock 6.
+fn deployment(algorithm: Algorithm, options: Options, mutation: Mutation) -> Arc<Deployment> {
+    let ids = |v: &[usize]| v.iter().map(|&i| Id::from(i)).collect::<Vec<_>>();
+    Arc::new(Deployment {
+        directory: Directory::single(algorithm, ids(&[0, 1, 2]), vec![(0, ids(&[0, 3, 4]))]),
+        sites: vec![0, 1, 1, 0, 0, 0, 0],
+        clock: Id::from(6),
+        timestamps: TimestampMode::Clock,
+        options,
+        mutation,
+    })
+}
+
+fn server(algorithm: Algorithm) -> Server {
+    Server { deployment: deployment(algorithm, Options::default(), Mutation::None) }
+}
+
+fn key() -> Bytes {
+    Bytes::from("k")
+}
+fn ts(t: u64) -> Ts {
+    Ts { time: t, node: 5 }
+}
+const C: usize = 5;
+
+fn deliver(s: &Server, st: &mut ServerState, from: usize, msg: Msg) -> Vec<(Id, Msg)> {
+    let mut out = Vec::new();
+    s.on_msg(st, Id::from(from), msg, &mut out);
+    out
+}
+
+/// Section 3.2 / Algorithm 1, W-REMOTE then W-TS: a value that arrives
+/// ahead of its timestamp waits in `remote_buf`, and W-TS adopts it.
+#[test]
+fn w_remote_before_w_ts_is_buffered_then_adopted() {
+    let s = server(Algorithm::VivaceRw);
+    let mut st = ServerState::default();
+    let out = deliver(&s, &mut st, 3, Msg::WRemote { req: 0, key: key(), ts: ts(1), val: Bytes::from("v") });
+    assert_eq!(out, vec![(Id::from(3), Msg::AckWRemote { req: 0 })]);
+    let o = &st.objects[&key()];
+    assert_eq!((o.ts, o.remote_buf.len()), (Ts::ZERO, 1), "buffered, not adopted");
+    deliver(&s, &mut st, C, Msg::WTs { req: 1, key: key(), ts: ts(1) });
+    let o = &st.objects[&key()];
+    assert_eq!((o.ts, o.val.clone()), (ts(1), Some(Bytes::from("v"))));
+    assert!(o.remote_buf.is_empty(), "remote_buf[x] deleted for x <= ts");
+}
+
+/// Algorithm 1, W-TS without its value: val becomes ⊥, and a parked R-DATA
+/// ("wait until ts[key] >= ts and val[key] != ⊥") is answered only when the
+/// value arrives by W-REMOTE.
+#[test]
+fn r_data_waits_for_the_value_of_its_timestamp() {
+    let s = server(Algorithm::VivaceRw);
+    let mut st = ServerState::default();
+    deliver(&s, &mut st, C, Msg::WTs { req: 1, key: key(), ts: ts(2) });
+    assert_eq!(st.objects[&key()].val, None, "⊥ until the value arrives");
+    let out = deliver(&s, &mut st, C, Msg::RData { req: 7, key: key(), ts: ts(2) });
+    assert!(out.is_empty(), "R-DATA parks");
+    let out = deliver(&s, &mut st, 3, Msg::WRemote { req: 0, key: key(), ts: ts(2), val: Bytes::from("v") });
+    assert!(out.contains(&(Id::from(C), Msg::AckRData { req: 7, ts: ts(2), val: Bytes::from("v") })));
+    assert!(st.parked.is_empty());
+}
+
+/// Algorithm 1: W-TS with an older timestamp changes nothing but is acked.
+#[test]
+fn w_ts_older_is_acknowledged_and_ignored() {
+    let s = server(Algorithm::VivaceRw);
+    let mut st = ServerState::default();
+    deliver(&s, &mut st, C, Msg::WTs { req: 1, key: key(), ts: ts(5) });
+    let out = deliver(&s, &mut st, C, Msg::WTs { req: 2, key: key(), ts: ts(3) });
+    assert_eq!(out, vec![(Id::from(C), Msg::AckWTs { req: 2 })]);
+    assert_eq!(st.objects[&key()].ts, ts(5));
+}
+
+/// Algorithm 1, W-LOCAL: ACK-W-LOCAL at once (prioritized), W-REMOTE to
+/// every replica, and `local_buf` deleted once a majority acknowledged.
+#[test]
+fn w_local_propagates_and_prunes_local_buf_after_a_majority() {
+    let s = server(Algorithm::VivaceRw);
+    let mut st = ServerState::default();
+    let out = deliver(&s, &mut st, C, Msg::WLocal { req: 4, key: key(), ts: ts(1), val: Bytes::from("v") });
+    let remote: Vec<_> = out.iter().filter(|(_, m)| matches!(m, Msg::WRemote { .. })).map(|(d, _)| usize::from(*d)).collect();
+    assert_eq!(remote, vec![0, 1, 2]);
+    assert!(out.contains(&(Id::from(C), Msg::AckWLocal { req: 4 })));
+    assert_eq!(Msg::AckWLocal { req: 4 }.class(), Class::Priority);
+    assert_eq!(st.local_buf.len(), 1);
+    let req = st.local_buf.values().next().unwrap().req;
+    deliver(&s, &mut st, 1, Msg::AckWRemote { req });
+    assert_eq!(st.local_buf.len(), 1, "one ack of three is not a majority");
+    deliver(&s, &mut st, 1, Msg::AckWRemote { req });
+    assert_eq!(st.local_buf.len(), 1, "a duplicate ack counts once");
+    deliver(&s, &mut st, 2, Msg::AckWRemote { req });
+    assert!(st.local_buf.is_empty(), "deleted after a majority");
+}
+
+/// Algorithm 3, OR-TS: `if ots > ots[key]`; an equal ordering timestamp is
+/// refused (strict), OW-TS accepts `ots >= ots[key]`.
+#[test]
+fn or_ts_is_strict_and_ow_ts_is_not() {
+    let s = server(Algorithm::VivaceRmw);
+    let mut st = ServerState::default();
+    let out = deliver(&s, &mut st, C, Msg::OrTs { req: 1, key: key(), ots: ts(4) });
+    assert_eq!(out, vec![(Id::from(C), Msg::AckOrTs { req: 1, ok: true, ts: Ts::ZERO })]);
+    let out = deliver(&s, &mut st, C, Msg::OrTs { req: 2, key: key(), ots: ts(4) });
+    assert_eq!(out, vec![(Id::from(C), Msg::AckOrTs { req: 2, ok: false, ts: Ts::ZERO })]);
+    let out = deliver(&s, &mut st, C, Msg::OwTs { req: 3, key: key(), ots: ts(4) });
+    assert_eq!(out, vec![(Id::from(C), Msg::AckOwTs { req: 3, ok: true })]);
+    let out = deliver(&s, &mut st, C, Msg::OwTs { req: 4, key: key(), ots: ts(3) });
+    assert_eq!(out, vec![(Id::from(C), Msg::AckOwTs { req: 4, ok: false })]);
+}
+
+/// Algorithm 3, OR-DATA: the data of exactly `ts`, else status false.
+#[test]
+fn or_data_answers_false_when_the_value_moved_on() {
+    let s = server(Algorithm::VivaceRmw);
+    let mut st = ServerState::default();
+    deliver(&s, &mut st, 3, Msg::WRemote { req: 0, key: key(), ts: ts(2), val: Bytes::from("v2") });
+    deliver(&s, &mut st, C, Msg::OwTs { req: 1, key: key(), ots: ts(2) });
+    let out = deliver(&s, &mut st, C, Msg::OrData { req: 2, key: key(), ts: ts(1) });
+    assert_eq!(out, vec![(Id::from(C), Msg::AckOrData { req: 2, ok: false, val: None })]);
+    let out = deliver(&s, &mut st, C, Msg::OrData { req: 3, key: key(), ts: ts(2) });
+    assert_eq!(out, vec![(Id::from(C), Msg::AckOrData { req: 3, ok: true, val: Some(Bytes::from("v2")) })]);
+}
+
+/// Section 4.2: ABD and Algorithm 2 send everything normally; in
+/// Algorithms 1 and 3 only messages that carry a value are normal.
+#[test]
+fn message_classes_follow_the_pseudocode_marks() {
+    let k = key();
+    let v = Bytes::from("v");
+    let t = ts(1);
+    let rows = [
+        (Msg::AbdQuery { req: 0, key: k.clone() }, Class::Normal),
+        (Msg::AbdStore { req: 0, key: k.clone(), ts: t, val: v.clone() }, Class::Normal),
+        (Msg::Or { req: 0, key: k.clone(), ots: t }, Class::Normal),
+        (Msg::Ow { req: 0, key: k.clone(), ots: t, val: v.clone() }, Class::Normal),
+        (Msg::RTs { req: 0, key: k.clone() }, Class::Priority),
+        (Msg::AckRTs { req: 0, ts: t }, Class::Priority),
+        (Msg::RData { req: 0, key: k.clone(), ts: t }, Class::Priority),
+        (Msg::AckRData { req: 0, ts: t, val: v.clone() }, Class::Normal),
+        (Msg::WTs { req: 0, key: k.clone(), ts: t }, Class::Priority),
+        (Msg::AckWTs { req: 0 }, Class::Priority),
+        (Msg::WLocal { req: 0, key: k.clone(), ts: t, val: v.clone() }, Class::Normal),
+        (Msg::AckWLocal { req: 0 }, Class::Priority),
+        (Msg::WRemote { req: 0, key: k.clone(), ts: t, val: v.clone() }, Class::Normal),
+        (Msg::AckWRemote { req: 0 }, Class::Normal),
+        (Msg::OrTs { req: 0, key: k.clone(), ots: t }, Class::Priority),
+        (Msg::AckOrTs { req: 0, ok: true, ts: t }, Class::Priority),
+        (Msg::OrData { req: 0, key: k.clone(), ts: t }, Class::Priority),
+        (Msg::AckOrData { req: 0, ok: true, val: Some(v.clone()) }, Class::Normal),
+        (Msg::OwTs { req: 0, key: k.clone(), ots: t }, Class::Priority),
+        (Msg::AckOwTs { req: 0, ok: true }, Class::Priority),
+    ];
+    for (m, class) in rows {
+        assert_eq!(m.class(), class, "{}", m.name());
+    }
+}
+
+/// Section 3.4.1: with write-back skipping on, a read skips phase three only
+/// when (C1) every phase-one reply carried mts and (C2) the data has mts.
+#[test]
+fn write_back_is_skipped_only_on_c1_and_c2() {
+    for (replies, data_ts, skips) in [
+        ([ts(1), ts(1)], ts(1), true),  // C1 and C2
+        ([ts(1), ts(1)], ts(2), false), // C1 without C2: newer data
+        ([ts(1), Ts::ZERO], ts(1), false), // C2 without C1
+    ] {
+        let dep = deployment(Algorithm::VivaceRw, Options { writeback_skip: true, ..Options::default() }, Mutation::None);
+        let client = Client::new(dep, Id::from(C), vec![(key(), Op::Read)]);
+        let mut out = Vec::new();
+        let mut st: ClientState = client.on_start(&mut out);
+        let req = st.current.as_ref().unwrap().req;
+        for (r, t) in [1usize, 2].iter().zip(replies) {
+            client.on_msg(&mut st, Id::from(*r), Msg::AckRTs { req, ts: t }, &mut out);
+        }
+        let req = st.current.as_ref().unwrap().req;
+        out.clear();
+        client.on_msg(&mut st, Id::from(0), Msg::AckRData { req, ts: data_ts, val: Bytes::from("v") }, &mut out);
+        assert_eq!(st.done == vec![Ret::ReadOk(Bytes::from("v"))], skips, "replies {replies:?} data {data_ts:?}");
+        if !skips {
+            assert!(out.iter().all(|(_, m)| *m == Msg::WTs { req: req + 1, key: key(), ts: data_ts }), "writes back the data's ts");
+        }
+    }
+}
