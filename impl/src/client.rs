@@ -20,9 +20,15 @@ pub enum ClientError {
     /// have taken effect.
     #[error("timed out after {0:?} (the operation may or may not have taken effect)")]
     Timeout(Duration),
-    /// An RMW operation aborted (⊥): it may or may not have taken effect.
-    #[error("aborted by a concurrent operation (it may or may not have taken effect)")]
-    Aborted,
+    /// An RMW operation aborted (⊥) because of a concurrent one. The spec
+    /// says it may or may not have taken effect; the runtime knows more:
+    /// when the abort came before any OW / W-LOCAL / OW-TS was sent (in the
+    /// OR, OR-TS or OR-DATA phase), it definitely took no effect.
+    #[error("aborted by a concurrent operation ({})", if *.maybe_applied { "it may or may not have taken effect" } else { "it took no effect" })]
+    Aborted {
+        /// False when the command definitely was not applied.
+        maybe_applied: bool,
+    },
     /// Replicas know the timestamp of the latest value but none delivered
     /// the value itself before the deadline: the local replicas that held it
     /// may be lost (Section 4.3).
@@ -204,7 +210,12 @@ impl Client {
             let outcome = match &result {
                 Ok(Ret::ReadOk(v)) | Ok(Ret::ExecuteOk(v)) => Outcome::Ok(Some(v.clone())),
                 Ok(Ret::WriteOk) => Outcome::Ok(None),
-                Ok(Ret::Aborted) => Outcome::Unknown,
+                Ok(Ret::Aborted) | Err(ClientError::Aborted { maybe_applied: true }) => {
+                    Outcome::Unknown
+                }
+                Err(ClientError::Aborted {
+                    maybe_applied: false,
+                }) => Outcome::Fail,
                 Err(
                     ClientError::ValueTooLarge { .. }
                     | ClientError::NoContainer(_)
@@ -220,6 +231,7 @@ impl Client {
     fn run_inner(&mut self, key: Bytes, op: Op) -> Result<Ret, ClientError> {
         self.validate(&key, &op)?;
         let before = self.done_len();
+        let effects = self.driver.effect_sends();
         self.driver.with_state(|actor, state, sends| {
             let (Node::Client(c), NodeState::Client(s)) = (actor, state) else {
                 unreachable!("a Client drives a client actor")
@@ -234,7 +246,9 @@ impl Client {
         loop {
             if let Some(ret) = self.result_after(before) {
                 return match ret {
-                    Ret::Aborted => Err(ClientError::Aborted),
+                    Ret::Aborted => Err(ClientError::Aborted {
+                        maybe_applied: self.driver.effect_sends() != effects,
+                    }),
                     r => Ok(r),
                 };
             }

@@ -168,6 +168,12 @@ impl LocalCluster {
         Client::with_sockets(&self.config, &client_name(i), s, &self.options)
     }
 
+    /// The bound sockets of client `i` instead of a client (tests use them
+    /// to send raw datagrams from a cluster member's address).
+    pub fn take_sockets(&mut self, i: usize) -> Option<Sockets> {
+        self.client_sockets.get_mut(i).and_then(Option::take)
+    }
+
     /// Crashes server `name`: its thread stops and its sockets close.
     pub fn kill(&mut self, name: &str) -> bool {
         for (n, h) in &mut self.servers {

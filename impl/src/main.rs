@@ -8,7 +8,7 @@ use std::time::Duration;
 use vivace_impl::client::Client;
 use vivace_impl::config::{ClusterConfig, Role};
 use vivace_impl::runtime::{serve, RuntimeOptions};
-use vivace_impl::workload::{bench, demo, BenchConfig, DemoConfig, DemoSummary};
+use vivace_impl::workload::{bench, demo, BenchConfig, DemoSummary, MixedConfig};
 use vivace_impl::{history::Recorder, wire};
 use vivace_spec::{Algorithm, Command};
 
@@ -207,7 +207,10 @@ fn print_demo(s: &DemoSummary) {
         t.normal.bytes,
         t.normal.bytes as f64 / t.normal.datagrams.max(1) as f64
     );
-    println!("received datagrams dropped: {}", t.dropped);
+    println!(
+        "received datagrams dropped: {}; sends refused: {}",
+        t.dropped, t.send_failed
+    );
     println!("verdict: {}", s.verdict);
 }
 
@@ -272,10 +275,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             ops,
             history,
         } => {
-            let cfg = DemoConfig {
+            let cfg = MixedConfig {
                 clients,
                 ops_per_client: ops,
-                ..DemoConfig::default()
+                ..MixedConfig::default()
             };
             let s = demo(&cfg).map_err(|e| e.to_string())?;
             if let Some(p) = history {

@@ -111,6 +111,7 @@ pub struct Driver {
     local: VecDeque<(Id, Msg)>,
     delayed: Vec<(Instant, Id, Msg)>,
     rng: Rng,
+    effect_sends: u64,
 }
 
 impl Driver {
@@ -132,7 +133,12 @@ impl Driver {
             let what = what.to_string();
             move |source| RuntimeError::Io { what, source }
         };
-        let mut ep = Endpoint::new(sockets, cfg, opts.faults, opts.inspect_tos);
+        // Each node draws its own faults.
+        let faults = opts.faults.map(|mut f| {
+            f.seed ^= (usize::from(id) as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+            f
+        });
+        let mut ep = Endpoint::new(sockets, cfg, faults, opts.inspect_tos);
         let poll = Poll::new().map_err(io_err("creating the poller"))?;
         poll.registry()
             .register(&mut ep.priority, PRIORITY, Interest::READABLE)
@@ -154,6 +160,7 @@ impl Driver {
             local: VecDeque::new(),
             delayed: Vec::new(),
             rng: Rng::new(usize::from(id) as u64 ^ now_nanos()),
+            effect_sends: 0,
         };
         let mut out = Out::new();
         d.state = d.actor.on_start(id, &None, &mut out);
@@ -202,6 +209,13 @@ impl Driver {
         r
     }
 
+    /// How many messages that can give an RMW command its effect (OW,
+    /// W-LOCAL, OW-TS) the actor has sent so far. An RMW operation that
+    /// aborted before sending any of them definitely took no effect.
+    pub fn effect_sends(&self) -> u64 {
+        self.effect_sends
+    }
+
     /// The node's counters.
     pub fn counters(&self) -> Arc<Counters> {
         self.ep.counters()
@@ -211,6 +225,9 @@ impl Driver {
         for c in out {
             match c {
                 Command::Send(dst, msg) => {
+                    if matches!(msg, Msg::Ow { .. } | Msg::OwTs { .. } | Msg::WLocal { .. }) {
+                        self.effect_sends += 1;
+                    }
                     if dst == self.id {
                         self.local.push_back((self.id, msg));
                     } else if dst == self.clock_id {

@@ -8,7 +8,7 @@ use crate::net::{CounterSnapshot, Rng};
 use crate::runtime::RuntimeError;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vivace_spec::{Algorithm, Bytes, Command};
@@ -81,6 +81,8 @@ pub struct Traffic {
     pub normal: ClassTraffic,
     /// Received datagrams dropped (strangers, bad version, malformed).
     pub dropped: u64,
+    /// Datagrams the sockets refused to send.
+    pub send_failed: u64,
 }
 
 impl Traffic {
@@ -96,6 +98,7 @@ impl Traffic {
                 bytes: c.sent_bytes_normal,
             },
             dropped: c.dropped_received(),
+            send_failed: c.send_failed + c.send_too_large,
         }
     }
 }
@@ -117,7 +120,8 @@ pub struct OpStats {
     pub latency: Percentiles,
 }
 
-fn op_stats(samples: &[Sample]) -> Vec<OpStats> {
+/// Groups samples by algorithm and operation.
+pub fn op_stats(samples: &[Sample]) -> Vec<OpStats> {
     let mut groups: BTreeMap<(Algorithm, &'static str), Vec<&Sample>> = BTreeMap::new();
     for s in samples {
         groups.entry((s.algorithm, s.op)).or_default().push(s);
@@ -176,7 +180,7 @@ fn mixed_op(
         latency: start.elapsed(),
         outcome: match r {
             Ok(()) => "ok",
-            Err(ClientError::Aborted) => "aborted",
+            Err(ClientError::Aborted { .. }) => "aborted",
             Err(_) => "error",
         },
     }
@@ -191,10 +195,13 @@ fn unique_value(client: usize, n: u64, size: usize) -> Bytes {
     Bytes::from(s)
 }
 
-/// Demo parameters.
+/// A mixed concurrent workload: each client runs `ops_per_client`
+/// operations, each on a random algorithm of `algorithms` and a random key
+/// of its container (RW: reads and writes of unique values; RMW: increments
+/// and compare-and-swaps), recording the history.
 #[derive(Clone, Debug)]
-pub struct DemoConfig {
-    /// Concurrent clients.
+pub struct MixedConfig {
+    /// Concurrent clients (client actors `0..clients` of the cluster).
     pub clients: usize,
     /// Operations per client.
     pub ops_per_client: usize,
@@ -202,20 +209,105 @@ pub struct DemoConfig {
     pub keys: usize,
     /// Size of written values.
     pub value_size: usize,
+    /// Percentage of reads among RW operations.
+    pub read_percent: u64,
+    /// Algorithms (containers of [`LocalSpec::figure5`]) to use.
+    pub algorithms: Vec<Algorithm>,
+    /// Deadline of each operation.
+    pub timeout: Duration,
     /// Seed of the workload.
     pub seed: u64,
 }
 
-impl Default for DemoConfig {
+impl Default for MixedConfig {
     fn default() -> Self {
-        DemoConfig {
+        MixedConfig {
             clients: 4,
             ops_per_client: 250,
             keys: 4,
             value_size: 100,
+            read_percent: 50,
+            algorithms: Algorithm::ALL.to_vec(),
+            timeout: Duration::from_secs(5),
             seed: 1,
         }
     }
+}
+
+/// What a mixed run produced.
+pub struct MixedRun {
+    /// Every operation.
+    pub samples: Vec<Sample>,
+    /// The recorded history.
+    pub recorder: Recorder,
+    /// Counters of the clients.
+    pub client_counters: CounterSnapshot,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Something to do to the cluster once this many operations completed.
+pub type Hook = (usize, Box<dyn FnOnce(&mut LocalCluster)>);
+
+/// Runs a [`MixedConfig`] workload; each hook runs (in order) once its
+/// number of operations completed, while the clients keep going.
+pub fn run_mixed(
+    cluster: &mut LocalCluster,
+    cfg: &MixedConfig,
+    hooks: Vec<Hook>,
+) -> Result<MixedRun, ClientError> {
+    let recorder = Recorder::new();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut threads = Vec::new();
+    for i in 0..cfg.clients {
+        let mut c = cluster.client(i)?;
+        c.record(recorder.clone());
+        c.set_timeout(cfg.timeout);
+        let cfg = cfg.clone();
+        let progress = progress.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut rng = Rng::new(cfg.seed.wrapping_mul(1000) + i as u64);
+            let mut n = 0u64;
+            let mut samples = Vec::new();
+            for _ in 0..cfg.ops_per_client {
+                let a = cfg.algorithms[(rng.next_u64() % cfg.algorithms.len() as u64) as usize];
+                let mut value = || {
+                    n += 1;
+                    unique_value(i, n, cfg.value_size)
+                };
+                samples.push(mixed_op(
+                    &mut c,
+                    &mut rng,
+                    a,
+                    cfg.keys,
+                    cfg.read_percent,
+                    &mut value,
+                ));
+                progress.fetch_add(1, Ordering::Relaxed);
+            }
+            (samples, c.counters())
+        }));
+    }
+    for (at, hook) in hooks {
+        while progress.load(Ordering::Relaxed) < at && !threads.iter().all(|t| t.is_finished()) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        hook(cluster);
+    }
+    let mut samples = Vec::new();
+    let mut client_counters = CounterSnapshot::default();
+    for t in threads {
+        let (s, c) = t.join().expect("client thread");
+        samples.extend(s);
+        client_counters.add(&c);
+    }
+    Ok(MixedRun {
+        samples,
+        recorder,
+        client_counters,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// What the demo measured.
@@ -239,53 +331,22 @@ pub struct DemoSummary {
 }
 
 /// Starts a Figure-5 cluster with one container per algorithm, runs the
-/// mixed workload from `cfg.clients` threads, and checks the history.
-pub fn demo(cfg: &DemoConfig) -> Result<DemoSummary, RuntimeError> {
+/// mixed workload, and checks the history.
+pub fn demo(cfg: &MixedConfig) -> Result<DemoSummary, ClientError> {
     let mut cluster = LocalCluster::start(&LocalSpec::figure5(cfg.clients))?;
-    let recorder = Recorder::new();
-    let start = Instant::now();
-    let mut threads = Vec::new();
-    for i in 0..cfg.clients {
-        let mut c = cluster.client(i).map_err(|e| match e {
-            ClientError::Runtime(r) => r,
-            other => RuntimeError::NotRunnable(other.to_string()),
-        })?;
-        c.record(recorder.clone());
-        let cfg = cfg.clone();
-        threads.push(std::thread::spawn(move || {
-            let mut rng = Rng::new(cfg.seed.wrapping_mul(1000) + i as u64);
-            let mut n = 0u64;
-            let mut samples = Vec::new();
-            for _ in 0..cfg.ops_per_client {
-                let a = Algorithm::ALL[(rng.next_u64() % 4) as usize];
-                let mut value = || {
-                    n += 1;
-                    unique_value(i, n, cfg.value_size)
-                };
-                samples.push(mixed_op(&mut c, &mut rng, a, cfg.keys, 50, &mut value));
-            }
-            (samples, c.counters())
-        }));
-    }
-    let mut samples = Vec::new();
-    let mut counters = CounterSnapshot::default();
-    for t in threads {
-        let (s, c) = t.join().expect("client thread");
-        samples.extend(s);
-        counters.add(&c);
-    }
-    let seconds = start.elapsed().as_secs_f64();
+    let run = run_mixed(&mut cluster, cfg, Vec::new())?;
+    let mut counters = run.client_counters.clone();
     counters.add(&cluster.total_server_counters());
     drop(cluster);
-    let history = recorder.to_jsonl();
+    let history = run.recorder.to_jsonl();
     let t = Instant::now();
     let verdict = crate::history::check_jsonl(&history, Duration::from_secs(30));
     Ok(DemoSummary {
         verdict,
-        operations: samples.len(),
-        seconds,
+        operations: run.samples.len(),
+        seconds: run.seconds,
         check_seconds: t.elapsed().as_secs_f64(),
-        latency: op_stats(&samples),
+        latency: op_stats(&run.samples),
         traffic: Traffic::from(&counters),
         history,
     })
