@@ -137,7 +137,11 @@ impl Client {
     }
 
     /// `write(key, value)` of an RW object.
-    pub fn write(&mut self, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<(), ClientError> {
+    pub fn write(
+        &mut self,
+        key: impl Into<Bytes>,
+        value: impl Into<Bytes>,
+    ) -> Result<(), ClientError> {
         self.run(key.into(), Op::Write(value.into())).map(|_| ())
     }
 
@@ -150,7 +154,11 @@ impl Client {
     }
 
     /// `execute(key, command)` of an RMW object; returns the command's result.
-    pub fn execute(&mut self, key: impl Into<Bytes>, command: Command) -> Result<Bytes, ClientError> {
+    pub fn execute(
+        &mut self,
+        key: impl Into<Bytes>,
+        command: Command,
+    ) -> Result<Bytes, ClientError> {
         match self.run(key.into(), Op::Execute(command))? {
             Ret::ExecuteOk(v) => Ok(v),
             other => unreachable!("an execute returns ExecuteOk, got {other:?}"),
@@ -210,9 +218,10 @@ impl Client {
             let outcome = match &result {
                 Ok(Ret::ReadOk(v)) | Ok(Ret::ExecuteOk(v)) => Outcome::Ok(Some(v.clone())),
                 Ok(Ret::WriteOk) => Outcome::Ok(None),
-                Ok(Ret::Aborted) | Err(ClientError::Aborted { maybe_applied: true }) => {
-                    Outcome::Unknown
-                }
+                Ok(Ret::Aborted)
+                | Err(ClientError::Aborted {
+                    maybe_applied: true,
+                }) => Outcome::Unknown,
                 Err(ClientError::Aborted {
                     maybe_applied: false,
                 }) => Outcome::Fail,
@@ -294,11 +303,8 @@ impl Client {
             .lookup(&cur.key)
             .map_or(0, |c| c.replicas.len());
         let got = cur.votes.from.len();
-        let quorum = |phase: &'static str, needed: usize| ClientError::NoQuorum {
-            got,
-            needed,
-            phase,
-        };
+        let quorum =
+            |phase: &'static str, needed: usize| ClientError::NoQuorum { got, needed, phase };
         match &cur.phase {
             Phase::RData { mts, .. } => ClientError::ValueLost(*mts),
             Phase::OrData { .. } => ClientError::ValueLost(Ts::ZERO),

@@ -230,7 +230,10 @@ impl ClusterConfig {
         };
         let sites: Vec<String> = raw.sites.get_ref().clone();
         if sites.is_empty() || sites.len() > 255 {
-            return Err(err(raw.sites.span(), "between 1 and 255 sites needed".into()));
+            return Err(err(
+                raw.sites.span(),
+                "between 1 and 255 sites needed".into(),
+            ));
         }
         let site_of = |s: &Spanned<String>| -> Result<Site, ConfigError> {
             sites
@@ -252,7 +255,9 @@ impl ClusterConfig {
                 other => {
                     return Err(err(
                         t.span(),
-                        format!("timestamps must be \"clock\" or \"query_majority\", not {other:?}"),
+                        format!(
+                            "timestamps must be \"clock\" or \"query_majority\", not {other:?}"
+                        ),
                     ))
                 }
             },
@@ -264,7 +269,10 @@ impl ClusterConfig {
                 let r = n.get_ref();
                 let addr = |a: &Spanned<String>| -> Result<SocketAddr, ConfigError> {
                     a.get_ref().parse().map_err(|e| {
-                        err(a.span(), format!("bad socket address {:?}: {e}", a.get_ref()))
+                        err(
+                            a.span(),
+                            format!("bad socket address {:?}: {e}", a.get_ref()),
+                        )
                     })
                 };
                 nodes.push(NodeConfig {
@@ -275,7 +283,12 @@ impl ClusterConfig {
                     priority: addr(&r.priority)?,
                     normal: addr(&r.normal)?,
                 });
-                spans.push((r.name.span(), r.id.span(), r.priority.span(), r.normal.span()));
+                spans.push((
+                    r.name.span(),
+                    r.id.span(),
+                    r.priority.span(),
+                    r.normal.span(),
+                ));
             }
         }
         let mut containers = Vec::new();
@@ -359,13 +372,21 @@ impl ClusterConfig {
         let mut addrs = HashSet::new();
         for (i, n) in self.nodes.iter().enumerate() {
             if !names.insert(&n.name) {
-                return Err((Where::Node(0), i, format!("duplicate node name {:?}", n.name)));
+                return Err((
+                    Where::Node(0),
+                    i,
+                    format!("duplicate node name {:?}", n.name),
+                ));
             }
             if !ids.insert(n.id) {
                 return Err((Where::Node(1), i, format!("duplicate id {}", n.id)));
             }
             if n.role == Role::Server && n.id >= 64 {
-                return Err((Where::Node(1), i, format!("server id {} must be below 64", n.id)));
+                return Err((
+                    Where::Node(1),
+                    i,
+                    format!("server id {} must be below 64", n.id),
+                ));
             }
             if n.id > 1_000_000 {
                 return Err((Where::Node(1), i, format!("id {} is too large", n.id)));
@@ -382,7 +403,11 @@ impl ClusterConfig {
         let mut prefixes = HashSet::new();
         for (i, c) in self.containers.iter().enumerate() {
             if !prefixes.insert(&c.prefix) {
-                return Err((Where::Container, i, format!("duplicate prefix {:?}", c.prefix)));
+                return Err((
+                    Where::Container,
+                    i,
+                    format!("duplicate prefix {:?}", c.prefix),
+                ));
             }
             if c.replicas.is_empty() {
                 return Err((Where::Container, i, "empty replica set".into()));
@@ -534,7 +559,9 @@ mod tests {
     #[test]
     fn errors_name_file_and_line() {
         let text = "sites = [\"A\"]\n\n[[nodes]]\nname = \"n1\"\nid = 1\nsite = \"Z\"\npriority = \"127.0.0.1:1\"\nnormal = \"127.0.0.1:2\"\n";
-        let e = ClusterConfig::parse(text, "x.toml").unwrap_err().to_string();
+        let e = ClusterConfig::parse(text, "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.toml:6:"), "{e}");
         assert!(e.contains("unknown site"), "{e}");
         let e = ClusterConfig::parse("sites = [\"A\"\n", "y.toml")
@@ -542,7 +569,9 @@ mod tests {
             .to_string();
         assert!(e.starts_with("y.toml:"), "{e}");
         let bad_id = text.replace("\"Z\"", "\"A\"").replace("id = 1", "id = 70");
-        let e = ClusterConfig::parse(&bad_id, "z.toml").unwrap_err().to_string();
+        let e = ClusterConfig::parse(&bad_id, "z.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("z.toml:5:") && e.contains("below 64"), "{e}");
     }
 }

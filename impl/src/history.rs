@@ -15,6 +15,7 @@ use vivace_spec::{Bytes, Command, Op};
 pub struct Recorder {
     records: Arc<Mutex<Vec<JsonlRecord>>>,
     next_id: Arc<AtomicU64>,
+    unpaired: bool,
 }
 
 /// How an operation ended, for the history.
@@ -38,13 +39,23 @@ impl Recorder {
         Recorder::default()
     }
 
+    /// A history whose records carry no operation id: completions pair with
+    /// the open invocation of their client. For histories appended to by
+    /// several processes (the CLI), where ids would collide.
+    pub fn without_ids() -> Recorder {
+        Recorder {
+            unpaired: true,
+            ..Recorder::default()
+        }
+    }
+
     /// Records an invocation; returns its operation id.
     pub fn invoke(&self, client: u64, key: &Bytes, op: &Op) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut r = JsonlRecord {
             kind: "invoke".into(),
             client,
-            id: Some(id),
+            id: (!self.unpaired).then_some(id),
             key: Some(text(key)),
             ..JsonlRecord::default()
         };
@@ -84,7 +95,7 @@ impl Recorder {
         let r = JsonlRecord {
             kind: kind.into(),
             client,
-            id: Some(id),
+            id: (!self.unpaired).then_some(id),
             value,
             time,
             ..JsonlRecord::default()

@@ -142,7 +142,8 @@ fn client(a: &ClientArgs) -> Result<Client, String> {
             .map(|n| n.name.clone())
             .ok_or_else(|| format!("{}: no [[clients]]", a.config.display()))?,
     };
-    let mut c = Client::connect(&cfg, &name, &RuntimeOptions::default()).map_err(|e| e.to_string())?;
+    let mut c =
+        Client::connect(&cfg, &name, &RuntimeOptions::default()).map_err(|e| e.to_string())?;
     c.set_timeout(Duration::from_millis(a.timeout_ms));
     Ok(c)
 }
@@ -152,7 +153,7 @@ fn with_history<T>(
     f: impl FnOnce(&mut Client) -> Result<T, String>,
 ) -> Result<T, String> {
     let mut c = client(a)?;
-    let rec = Recorder::new();
+    let rec = Recorder::without_ids();
     if a.history.is_some() {
         c.record(rec.clone());
     }
@@ -341,7 +342,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{:<14} {:<8} {:>6}", "message", "class", "bytes");
             for m in wire::examples(key, value) {
                 let n = wire::encode(&m).map_err(|e| e.to_string())?.len();
-                println!("{:<14} {:<8} {:>6}", m.name(), format!("{:?}", m.class()), n);
+                println!(
+                    "{:<14} {:<8} {:>6}",
+                    m.name(),
+                    format!("{:?}", m.class()),
+                    n
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

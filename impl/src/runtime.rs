@@ -202,7 +202,10 @@ impl Driver {
             out.send(dst, m);
         }
         if timer {
-            out.set_timer(vivace_spec::Timer::Retransmit, vivace_spec::node::RETRANSMIT_AFTER);
+            out.set_timer(
+                vivace_spec::Timer::Retransmit,
+                vivace_spec::node::RETRANSMIT_AFTER,
+            );
         }
         self.apply(out);
         self.drain_local();
@@ -252,8 +255,7 @@ impl Driver {
                     } else {
                         self.rng.next_u64() % span
                     };
-                    self.timer =
-                        Some(Instant::now() + range.start + Duration::from_micros(jitter));
+                    self.timer = Some(Instant::now() + range.start + Duration::from_micros(jitter));
                 }
                 Command::CancelTimer(_) => self.timer = None,
                 _ => {}
@@ -412,10 +414,7 @@ pub fn bind_node(
         .ok_or_else(|| RuntimeError::UnknownNode(name.into()))?;
     Sockets::bind(n.priority, n.normal, cfg.marks, opts.inspect_tos).map_err(|source| {
         RuntimeError::Io {
-            what: format!(
-                "binding node {name:?} at {} and {}",
-                n.priority, n.normal
-            ),
+            what: format!("binding node {name:?} at {} and {}", n.priority, n.normal),
             source,
         }
     })

@@ -91,10 +91,7 @@ pub fn examples(key_len: usize, value_len: usize) -> Vec<Msg> {
     use Msg::*;
     vec![
         ClockReq { req },
-        ClockResp {
-            req,
-            time: ts.time,
-        },
+        ClockResp { req, time: ts.time },
         AbdQuery {
             req,
             key: key.clone(),

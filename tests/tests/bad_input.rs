@@ -67,7 +67,7 @@ fn bad_datagrams_are_dropped_and_counted() {
         for _ in 0..200 {
             let len = 1 + (rng.next_u64() % 200) as usize;
             let mut d: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
-            if rng.next_u64() % 2 == 0 {
+            if rng.next_u64().is_multiple_of(2) {
                 d[0] = VERSION;
             }
             match wire::decode(&d) {
@@ -96,7 +96,11 @@ fn bad_datagrams_are_dropped_and_counted() {
         send(&member, to, &[]);
         exp.version += 2;
         // A valid message on the other class's socket.
-        let other = if class == Class::Priority { &wlocal } else { &rts };
+        let other = if class == Class::Priority {
+            &wlocal
+        } else {
+            &rts
+        };
         send(&member, to, other);
         exp.wrong_socket += 1;
         // Valid messages from a stranger.
@@ -133,5 +137,8 @@ fn bad_datagrams_are_dropped_and_counted() {
         b"1"
     );
     let served = cluster.server_counters("n1").unwrap();
-    assert!(served.received_priority + served.received_normal > after.received_priority + after.received_normal);
+    assert!(
+        served.received_priority + served.received_normal
+            > after.received_priority + after.received_normal
+    );
 }

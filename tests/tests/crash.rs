@@ -30,6 +30,12 @@ fn crash_a_replica_and_a_local_replica_mid_run() {
         ),
     ];
     let run = run_mixed(&mut cluster, &cfg, hooks).expect("clients start");
+    for s in vivace_impl::workload::op_stats(&run.samples) {
+        println!(
+            "{} {}: ok {} aborted {} errors {} latency {:?}",
+            s.algorithm, s.op, s.ok, s.aborted, s.errors, s.latency
+        );
+    }
     let (ok, _aborted, errors) = outcomes(&run.samples);
     assert_eq!(run.samples.len(), 1000);
     assert_eq!(errors, 0, "every operation completes despite the crashes");

@@ -77,7 +77,12 @@ fn check(a: Algorithm, c: &CounterSnapshot) {
         .map(|m| (m.name(), m.class()))
         .collect();
     println!("{}: TOS seen per message: {:?}", a.name(), c.tos_by_message);
-    assert_eq!(c.tos_mismatch, [0, 0], "{}: a datagram carried the wrong mark", a.name());
+    assert_eq!(
+        c.tos_mismatch,
+        [0, 0],
+        "{}: a datagram carried the wrong mark",
+        a.name()
+    );
     for (name, seen) in &c.tos_by_message {
         let want = match class[name.as_str()] {
             Class::Priority => 0xb8u8,
@@ -98,9 +103,18 @@ fn check(a: Algorithm, c: &CounterSnapshot) {
     }
     assert!(c.tos_checked[1] > 0);
     if a.uses_local_set() {
-        assert!(c.tos_checked[0] > 0, "{}: priority messages were seen", a.name());
+        assert!(
+            c.tos_checked[0] > 0,
+            "{}: priority messages were seen",
+            a.name()
+        );
     } else {
-        assert_eq!(c.tos_checked[0], 0, "{}: sends nothing prioritized", a.name());
+        assert_eq!(
+            c.tos_checked[0],
+            0,
+            "{}: sends nothing prioritized",
+            a.name()
+        );
     }
 }
 

@@ -32,6 +32,9 @@ fn loss_and_duplication() {
     assert!(ok >= 120, "only {ok} of 240 completed");
     let mut c = cluster.total_server_counters();
     c.add(&run.client_counters);
-    assert!(c.shim_dropped > 0 && c.shim_duplicated > 0, "the shim acted: {c:?}");
+    assert!(
+        c.shim_dropped > 0 && c.shim_duplicated > 0,
+        "the shim acted: {c:?}"
+    );
     assert_linearizable(&run, "faults");
 }

@@ -15,7 +15,12 @@ fn message_sizes() {
     let mut priority_max = 0;
     for m in wire::examples(16, 1024) {
         let n = wire::encode(&m).unwrap().len();
-        println!("{:<14} {:<8} {:>6}", m.name(), format!("{:?}", m.class()), n);
+        println!(
+            "{:<14} {:<8} {:>6}",
+            m.name(),
+            format!("{:?}", m.class()),
+            n
+        );
         if m.class() == Class::Priority {
             assert!(n <= 40, "{} is {n} bytes", m.name());
             priority_max = priority_max.max(n);
@@ -40,7 +45,9 @@ fn large_values() {
         assert_eq!(c.read(key).unwrap().len(), 32 * 1024, "{key}");
     }
     for key in ["lan/big", "rmw/big"] {
-        let v = c.execute(key, Command::Append(big.as_str().into())).unwrap();
+        let v = c
+            .execute(key, Command::Append(big.as_str().into()))
+            .unwrap();
         assert_eq!(v.len(), 32 * 1024, "{key}");
         let v = c.execute(key, Command::Append("y".into())).unwrap();
         assert_eq!(v.len(), 32 * 1024 + 1, "{key}");

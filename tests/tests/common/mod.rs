@@ -14,10 +14,7 @@ pub fn assert_linearizable(run: &MixedRun, what: &str) {
     if verdict != Verdict::Linearizable {
         let path = std::env::temp_dir().join(format!("vivace-{what}.jsonl"));
         let _ = std::fs::write(&path, &history);
-        panic!(
-            "{what}: history is {verdict} (saved at {})",
-            path.display()
-        );
+        panic!("{what}: history is {verdict} (saved at {})", path.display());
     }
 }
 
