@@ -278,14 +278,17 @@ impl Driver {
         }
     }
 
-    fn fire_due(&mut self) {
+    /// Fires due timers and delayed clock replies; returns whether any was.
+    fn fire_due(&mut self) -> bool {
         let now = Instant::now();
+        let mut fired = false;
         if !self.delayed.is_empty() {
             let mut i = 0;
             while i < self.delayed.len() {
                 if self.delayed[i].0 <= now {
                     let (_, src, m) = self.delayed.swap_remove(i);
                     self.local.push_back((src, m));
+                    fired = true;
                 } else {
                     i += 1;
                 }
@@ -302,7 +305,9 @@ impl Driver {
             self.state = cow.into_owned();
             self.apply(out);
             self.drain_local();
+            fired = true;
         }
+        fired
     }
 
     /// Handles waiting datagrams, priority first; returns how many.
@@ -323,12 +328,13 @@ impl Driver {
         n
     }
 
-    /// One round: due timers, waiting datagrams, then a wait of at most
-    /// `max_wait` for the next datagram or timer, then the datagrams that
-    /// arrived.
+    /// One round: due timers and waiting datagrams; if there were none, a
+    /// wait of at most `max_wait` for the next datagram or timer, then the
+    /// datagrams that arrived. Returns after any progress, so that the
+    /// caller can look at the state before the next wait.
     pub fn poll_once(&mut self, max_wait: Duration) -> io::Result<()> {
-        self.fire_due();
-        if self.drain_sockets() >= BATCH {
+        let fired = self.fire_due();
+        if self.drain_sockets() > 0 || fired {
             return Ok(());
         }
         let now = Instant::now();
