@@ -103,6 +103,9 @@ enum Cmd {
         /// Write the JSON result here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Print the JSON result on stdout instead of the summary lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Prints the encoded size of every message type.
     Sizes {
@@ -305,6 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             keys,
             duration,
             out,
+            json,
         } => {
             let a = Algorithm::from_name(&algorithm)
                 .ok_or(format!("unknown algorithm {algorithm:?}"))?;
@@ -321,6 +325,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             if let Some(p) = out {
                 std::fs::write(&p, &j).map_err(|e| format!("{}: {e}", p.display()))?;
             }
+            if json {
+                println!("{j}");
+                return Ok(ExitCode::SUCCESS);
+            }
             println!(
                 "{} {} clients, {}% reads, {} B values, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
                 a.name(), clients, read_percent, value_size, keys, r.throughput_ops_s,
@@ -335,7 +343,6 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 r.traffic.normal.datagrams,
                 r.traffic.normal.bytes
             );
-            println!("{j}");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Sizes { key, value } => {
