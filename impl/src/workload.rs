@@ -205,8 +205,12 @@ pub struct MixedConfig {
     pub clients: usize,
     /// Operations per client.
     pub ops_per_client: usize,
-    /// Keys per container.
+    /// Keys per RW container.
     pub keys: usize,
+    /// Keys per RMW container. RMW operations that abort in their write
+    /// phase have an unknown outcome, and each multiplies the checker's work
+    /// on its key: RMW load is spread over more keys.
+    pub rmw_keys: usize,
     /// Size of written values.
     pub value_size: usize,
     /// Percentage of reads among RW operations.
@@ -225,6 +229,7 @@ impl Default for MixedConfig {
             clients: 4,
             ops_per_client: 250,
             keys: 4,
+            rmw_keys: 16,
             value_size: 100,
             read_percent: 50,
             algorithms: Algorithm::ALL.to_vec(),
@@ -276,11 +281,12 @@ pub fn run_mixed(
                     n += 1;
                     unique_value(i, n, cfg.value_size)
                 };
+                let keys = if a.is_rmw() { cfg.rmw_keys } else { cfg.keys };
                 samples.push(mixed_op(
                     &mut c,
                     &mut rng,
                     a,
-                    cfg.keys,
+                    keys,
                     cfg.read_percent,
                     &mut value,
                 ));

@@ -15,6 +15,7 @@ fn crash_a_replica_and_a_local_replica_mid_run() {
     let cfg = MixedConfig {
         ops_per_client: 250,
         keys: 3,
+        rmw_keys: 16,
         timeout: Duration::from_secs(10),
         seed: 7,
         ..MixedConfig::default()

@@ -61,6 +61,7 @@ fn run(a: Algorithm, ipv6: bool) -> Option<CounterSnapshot> {
         clients: 2,
         ops_per_client: 40,
         keys: 2,
+        rmw_keys: 8,
         algorithms: vec![a],
         timeout: Duration::from_secs(5),
         ..MixedConfig::default()

@@ -22,6 +22,7 @@ fn loss_and_duplication() {
     let cfg = MixedConfig {
         ops_per_client: 60,
         keys: 2,
+        rmw_keys: 8,
         timeout: Duration::from_secs(20),
         seed: 3,
         ..MixedConfig::default()
