@@ -23,6 +23,12 @@ pub struct LocalSpec {
     pub timestamps: TimestampMode,
     /// Bind on `::1` instead of `127.0.0.1`.
     pub ipv6: bool,
+    /// Bind the servers on dual-stack IPv6 sockets (`[::]`) while the
+    /// clients and the configuration use IPv4 `127.0.0.1`: the servers
+    /// then talk to IPv4-mapped peers (and mark with `IP_TOS`).
+    pub dual_stack_servers: bool,
+    /// Commit-wait after each clock reading.
+    pub clock_uncertainty: Duration,
     /// Runtime knobs of every node.
     pub options: RuntimeOptions,
 }
@@ -39,6 +45,8 @@ impl LocalSpec {
             writeback_skip: true,
             timestamps: TimestampMode::Clock,
             ipv6: false,
+            dual_stack_servers: false,
+            clock_uncertainty: Duration::ZERO,
             options: RuntimeOptions::default(),
         }
     }
@@ -98,8 +106,23 @@ impl LocalCluster {
         let mut server_sockets = Vec::new();
         // Figure 5: n1 in A, n2 and n3 in B, n4 and n5 in A.
         for (i, site) in [(1usize, 0u8), (2, 1), (3, 1), (4, 0), (5, 0)] {
-            let s = bind()?;
-            let (p, n) = addr(&s);
+            let (s, p, n) = if spec.dual_stack_servers && !spec.ipv6 {
+                let v6 = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 0);
+                let s =
+                    Sockets::bind(v6, v6, marks, spec.options.inspect_tos).map_err(|source| {
+                        RuntimeError::Io {
+                            what: "binding a dual-stack socket on [::]".into(),
+                            source,
+                        }
+                    })?;
+                let (p, n) = addr(&s);
+                let v4 = |a: SocketAddr| SocketAddr::new(ip, a.port());
+                (s, v4(p), v4(n))
+            } else {
+                let s = bind()?;
+                let (p, n) = addr(&s);
+                (s, p, n)
+            };
             nodes.push(NodeConfig {
                 name: format!("n{i}"),
                 id: i,
@@ -141,7 +164,7 @@ impl LocalCluster {
             marks,
             timestamps: spec.timestamps,
             writeback_skip: spec.writeback_skip,
-            clock_uncertainty: Duration::ZERO,
+            clock_uncertainty: spec.clock_uncertainty,
         };
         let mut servers = Vec::new();
         for (i, s) in server_sockets.into_iter().enumerate() {

@@ -494,3 +494,54 @@ pub fn serve(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Marks, NodeConfig};
+    use std::net::SocketAddr;
+
+    #[test]
+    fn clock_is_strictly_increasing() {
+        let mut c = NodeClock::default();
+        let mut last = 0;
+        for _ in 0..10_000 {
+            let t = c.now();
+            assert!(t > last);
+            last = t;
+        }
+        assert!(last >= now_micros() - 1_000_000, "physical microseconds");
+    }
+
+    #[test]
+    fn refuses_mutations() {
+        let a: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let cfg = ClusterConfig {
+            sites: vec!["A".into()],
+            nodes: vec![NodeConfig {
+                name: "n1".into(),
+                id: 1,
+                site: 0,
+                role: Role::Server,
+                priority: a,
+                normal: a,
+            }],
+            containers: vec![],
+            marks: Marks::default(),
+            timestamps: vivace_spec::TimestampMode::Clock,
+            writeback_skip: false,
+            clock_uncertainty: Duration::ZERO,
+        };
+        let mut d = (*cfg.deployment()).clone();
+        d.mutation = vivace_spec::Mutation::RDataLowerTs;
+        let actor = Node::Server(Server {
+            deployment: Arc::new(d),
+        });
+        let s = Sockets::bind(a, a, Marks::default(), false).unwrap();
+        match Driver::new(&cfg, Id::from(1), actor, s, &RuntimeOptions::default()) {
+            Err(RuntimeError::NotRunnable(m)) => assert!(m.contains("RDataLowerTs"), "{m}"),
+            Err(e) => panic!("wrong error {e}"),
+            Ok(_) => panic!("a mutated deployment must be refused"),
+        }
+    }
+}

@@ -60,3 +60,25 @@ fn no_quorum_is_reported() {
         other => panic!("expected NoQuorum, got {other:?}"),
     }
 }
+
+/// With a clock uncertainty, each clock reading waits it out (commit-wait)
+/// before the write proceeds; the result stays linearizable.
+#[test]
+fn commit_wait() {
+    let mut spec = LocalSpec::figure5(2);
+    spec.clock_uncertainty = Duration::from_millis(20);
+    let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
+    let cfg = MixedConfig {
+        clients: 2,
+        ops_per_client: 20,
+        algorithms: vec![vivace_spec::Algorithm::VivaceRw],
+        read_percent: 0,
+        ..MixedConfig::default()
+    };
+    let run = run_mixed(&mut cluster, &cfg, Vec::new()).expect("clients start");
+    for s in &run.samples {
+        assert_eq!(s.outcome, "ok");
+        assert!(s.latency >= Duration::from_millis(20), "{:?}", s.latency);
+    }
+    assert_linearizable(&run, "commit-wait");
+}

@@ -45,13 +45,18 @@ fn expected(a: Algorithm) -> &'static [&'static str] {
 }
 
 fn run(a: Algorithm, ipv6: bool) -> Option<CounterSnapshot> {
+    run_with(a, ipv6, false)
+}
+
+fn run_with(a: Algorithm, ipv6: bool, dual: bool) -> Option<CounterSnapshot> {
     let mut spec = LocalSpec::figure5(2);
     spec.containers = vec![(prefix_of(a).to_string(), a)];
     spec.options.inspect_tos = true;
     spec.ipv6 = ipv6;
+    spec.dual_stack_servers = dual;
     let mut cluster = match LocalCluster::start(&spec) {
         Ok(c) => c,
-        Err(e) if ipv6 => {
+        Err(e) if ipv6 || dual => {
             eprintln!("skipping the IPv6 run: cannot bind on ::1 ({e})");
             return None;
         }
@@ -131,6 +136,17 @@ fn marks_per_class_ipv4() {
 fn marks_per_class_ipv6() {
     for a in [Algorithm::VivaceRw, Algorithm::VivaceRmw] {
         if let Some(c) = run(a, true) {
+            check(a, &c);
+        }
+    }
+}
+
+/// Servers on dual-stack IPv6 sockets, clients on IPv4: the servers send to
+/// IPv4-mapped addresses, where only `IP_TOS` marks the datagrams.
+#[test]
+fn marks_per_class_dual_stack_servers() {
+    for a in [Algorithm::VivaceRw, Algorithm::VivaceRmw] {
+        if let Some(c) = run_with(a, false, true) {
             check(a, &c);
         }
     }
