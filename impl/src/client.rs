@@ -32,8 +32,8 @@ pub enum ClientError {
     /// Replicas know the timestamp of the latest value but none delivered
     /// the value itself before the deadline: the local replicas that held it
     /// may be lost (Section 4.3).
-    #[error("value of timestamp {0:?} not available from any replica (possibly lost)")]
-    ValueLost(Ts),
+    #[error("value {} not available from any replica (possibly lost)", .0.map_or("of the latest timestamp".to_string(), |t| format!("of timestamp {t:?}")))]
+    ValueLost(Option<Ts>),
     /// Fewer than a majority answered a majority phase before the deadline.
     #[error("no quorum: {got} of the {needed} replies needed (phase {phase})")]
     NoQuorum {
@@ -306,8 +306,8 @@ impl Client {
         let quorum =
             |phase: &'static str, needed: usize| ClientError::NoQuorum { got, needed, phase };
         match &cur.phase {
-            Phase::RData { mts, .. } => ClientError::ValueLost(*mts),
-            Phase::OrData { .. } => ClientError::ValueLost(Ts::ZERO),
+            Phase::RData { mts, .. } => ClientError::ValueLost(Some(*mts)),
+            Phase::OrData { .. } => ClientError::ValueLost(None),
             Phase::Clock => ClientError::Timeout(self.timeout),
             Phase::WLocal { .. } => quorum("W-LOCAL", majority(cur.to.len())),
             p => quorum(phase_name(p), majority(replicas)),
