@@ -549,7 +549,7 @@ mod tests {
     #[test]
     fn example_configs_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
-        for f in ["cluster3.toml", "figure5.toml"] {
+        for f in ["cluster3.toml", "figure5.toml", "figure5-ipv6.toml"] {
             let c = ClusterConfig::load(&dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
             assert!(c.nodes.len() >= 3);
             check_runnable(&c.deployment()).unwrap();
