@@ -85,6 +85,10 @@ enum Cmd {
         /// Concurrent clients.
         #[arg(long, default_value_t = 4)]
         clients: usize,
+        /// Run once per client count (e.g. `1,2,4,8`) and print throughput
+        /// and latency against clients; overrides --clients.
+        #[arg(long, value_delimiter = ',')]
+        sweep: Vec<usize>,
         /// abd | vivace_rw | lan_rmw | vivace_rmw.
         #[arg(long, default_value = "vivace_rw")]
         algorithm: String,
@@ -302,6 +306,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Bench {
             local: _,
             clients,
+            sweep,
             algorithm,
             read_percent,
             value_size,
@@ -312,37 +317,52 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let a = Algorithm::from_name(&algorithm)
                 .ok_or(format!("unknown algorithm {algorithm:?}"))?;
-            let cfg = BenchConfig {
-                clients,
-                algorithm: a.name(),
-                read_percent,
-                value_size,
-                keys,
-                duration_s: duration,
+            let counts = if sweep.is_empty() {
+                vec![clients]
+            } else {
+                sweep
             };
-            let r = bench(&cfg, a).map_err(|e| e.to_string())?;
-            let j = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
+            let mut results = Vec::new();
+            for clients in counts {
+                let cfg = BenchConfig {
+                    clients,
+                    algorithm: a.name(),
+                    read_percent,
+                    value_size,
+                    keys,
+                    duration_s: duration,
+                };
+                let r = bench(&cfg, a).map_err(|e| e.to_string())?;
+                if !json {
+                    println!(
+                        "{} {} clients, {}% reads, {} B values, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
+                        a.name(), clients, read_percent, value_size, keys, r.throughput_ops_s,
+                        r.latency.p50_us as f64 / 1e3, r.latency.p90_us as f64 / 1e3,
+                        r.latency.p99_us as f64 / 1e3, r.latency.p999_us as f64 / 1e3,
+                        r.latency.max_us as f64 / 1e3, r.abort_rate, r.errors
+                    );
+                    println!(
+                        "  priority: {} datagrams {} bytes; normal: {} datagrams {} bytes",
+                        r.traffic.priority.datagrams,
+                        r.traffic.priority.bytes,
+                        r.traffic.normal.datagrams,
+                        r.traffic.normal.bytes
+                    );
+                }
+                results.push(r);
+            }
+            let j = if results.len() == 1 {
+                serde_json::to_string_pretty(&results[0])
+            } else {
+                serde_json::to_string_pretty(&results)
+            }
+            .map_err(|e| e.to_string())?;
             if let Some(p) = out {
                 std::fs::write(&p, &j).map_err(|e| format!("{}: {e}", p.display()))?;
             }
             if json {
                 println!("{j}");
-                return Ok(ExitCode::SUCCESS);
             }
-            println!(
-                "{} {} clients, {}% reads, {} B values, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
-                a.name(), clients, read_percent, value_size, keys, r.throughput_ops_s,
-                r.latency.p50_us as f64 / 1e3, r.latency.p90_us as f64 / 1e3,
-                r.latency.p99_us as f64 / 1e3, r.latency.p999_us as f64 / 1e3,
-                r.latency.max_us as f64 / 1e3, r.abort_rate, r.errors
-            );
-            println!(
-                "priority: {} datagrams {} bytes; normal: {} datagrams {} bytes",
-                r.traffic.priority.datagrams,
-                r.traffic.priority.bytes,
-                r.traffic.normal.datagrams,
-                r.traffic.normal.bytes
-            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Sizes { key, value } => {
