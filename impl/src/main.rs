@@ -219,6 +219,9 @@ fn print_demo(s: &DemoSummary) {
         "received datagrams dropped: {}; sends refused: {}",
         t.dropped, t.send_failed
     );
+    if let Some(f) = &s.history_file {
+        println!("history: {f} (check again with: vivace-check {f})");
+    }
     println!("verdict: {}", s.verdict);
 }
 
@@ -288,10 +291,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 ops_per_client: ops,
                 ..MixedConfig::default()
             };
-            let s = demo(&cfg).map_err(|e| e.to_string())?;
-            if let Some(p) = history {
-                std::fs::write(&p, &s.history).map_err(|e| format!("{}: {e}", p.display()))?;
-            }
+            let mut s = demo(&cfg).map_err(|e| e.to_string())?;
+            let p = history.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("vivace-demo-{}.jsonl", std::process::id()))
+            });
+            std::fs::write(&p, &s.history).map_err(|e| format!("{}: {e}", p.display()))?;
+            s.history_file = Some(p.display().to_string());
             if json {
                 println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
             } else {

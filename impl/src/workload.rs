@@ -334,6 +334,9 @@ pub struct DemoSummary {
     /// The history, in the checker's JSON-lines format.
     #[serde(skip)]
     pub history: String,
+    /// Where the history was written (set by the caller).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_file: Option<String>,
 }
 
 /// Starts a Figure-5 cluster with one container per algorithm, runs the
@@ -355,6 +358,7 @@ pub fn demo(cfg: &MixedConfig) -> Result<DemoSummary, ClientError> {
         latency: op_stats(&run.samples),
         traffic: Traffic::from(&counters),
         history,
+        history_file: None,
     })
 }
 
