@@ -10,8 +10,13 @@ use vivace_impl::workload::{run_mixed, MixedConfig};
 use vivace_spec::Algorithm;
 
 fn one(a: Algorithm) {
+    one_with(a, true)
+}
+
+fn one_with(a: Algorithm, writeback_skip: bool) {
     let mut spec = LocalSpec::figure5(4);
     spec.containers = vec![(prefix_of(a).to_string(), a)];
+    spec.writeback_skip = writeback_skip;
     let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
     let cfg = MixedConfig {
         clients: 4,
@@ -80,4 +85,11 @@ fn abd_without_clock_is_linearizable() {
     let run = run_mixed(&mut cluster, &cfg, Vec::new()).expect("clients start");
     assert_eq!(outcomes(&run.samples).2, 0);
     assert_linearizable(&run, "abd-query-majority");
+}
+
+/// The pseudocode exactly: reads always write back (Section 3.4.1 off).
+#[test]
+fn rw_algorithms_without_writeback_skipping() {
+    one_with(Algorithm::Abd, false);
+    one_with(Algorithm::VivaceRw, false);
 }
