@@ -8,7 +8,7 @@ use std::time::Duration;
 use vivace_impl::client::Client;
 use vivace_impl::config::{ClusterConfig, Role};
 use vivace_impl::runtime::{serve, RuntimeOptions};
-use vivace_impl::workload::{bench, demo, BenchConfig, DemoSummary, MixedConfig};
+use vivace_impl::workload::{bench, demo_with, BenchConfig, DemoSummary, MixedConfig};
 use vivace_impl::{history::Recorder, wire};
 use vivace_spec::{Algorithm, Command};
 
@@ -76,6 +76,10 @@ enum Cmd {
         /// Write the history (JSON lines) here.
         #[arg(long)]
         history: Option<PathBuf>,
+        /// Emulate a WAN between sites A and B: one-way delays in ms of
+        /// normal and of priority datagrams (the paper's D and d), e.g. `50,5`.
+        #[arg(long, value_delimiter = ',')]
+        wan_ms: Vec<u64>,
     },
     /// Closed-loop benchmark on an in-process Figure-5 cluster.
     Bench {
@@ -285,13 +289,24 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             clients,
             ops,
             history,
+            wan_ms,
         } => {
             let cfg = MixedConfig {
                 clients,
                 ops_per_client: ops,
                 ..MixedConfig::default()
             };
-            let mut s = demo(&cfg).map_err(|e| e.to_string())?;
+            let mut opts = RuntimeOptions::default();
+            if !wan_ms.is_empty() && wan_ms.len() != 2 {
+                return Err("--wan-ms takes two delays: NORMAL,PRIORITY".into());
+            }
+            if let [normal, priority] = wan_ms[..] {
+                opts.wan = Some(vivace_impl::net::WanDelay {
+                    normal: Duration::from_millis(normal),
+                    priority: Duration::from_millis(priority),
+                });
+            }
+            let mut s = demo_with(&cfg, opts).map_err(|e| e.to_string())?;
             let p = history.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("vivace-demo-{}.jsonl", std::process::id()))
             });

@@ -229,6 +229,27 @@ pub struct Faults {
     pub seed: u64,
 }
 
+/// Test and demo shim: emulates a wide-area network on loopback by holding
+/// every datagram sent to a node of another site for a one-way delay that
+/// depends on its class (a congested path delays normal datagrams by `normal`
+/// while prioritized ones bypass the congestion with `priority`; the paper's
+/// D and d, Figure 2). Datagrams within a site go at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WanDelay {
+    /// One-way delay of normal-class datagrams between sites (D).
+    pub normal: std::time::Duration,
+    /// One-way delay of priority-class datagrams between sites (d).
+    pub priority: std::time::Duration,
+}
+
+struct Wan {
+    delay: WanDelay,
+    my_site: vivace_spec::Site,
+    sites: HashMap<Id, vivace_spec::Site>,
+    /// Held datagrams per class, in order of release time.
+    queues: [std::collections::VecDeque<(std::time::Instant, SocketAddr, Vec<u8>)>; 2],
+}
+
 /// Small xorshift generator (timers' jitter, the fault shim).
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -272,6 +293,7 @@ pub struct Endpoint {
     counters: Arc<Counters>,
     marks: Marks,
     faults: Option<(Faults, Rng)>,
+    wan: Option<Wan>,
     inspect_tos: bool,
     buf: Vec<u8>,
     out: Vec<u8>,
@@ -298,9 +320,52 @@ impl Endpoint {
             counters: Arc::new(Counters::default()),
             marks: cfg.marks,
             faults: faults.map(|f| (f, Rng::new(f.seed))),
+            wan: None,
             inspect_tos,
             buf: vec![0; 65_536],
             out: Vec::with_capacity(2048),
+        }
+    }
+
+    /// Turns on the WAN emulation for node `me`.
+    pub fn set_wan(&mut self, delay: WanDelay, me: Id, cfg: &ClusterConfig) {
+        let sites: HashMap<Id, vivace_spec::Site> =
+            cfg.nodes.iter().map(|n| (Id::from(n.id), n.site)).collect();
+        self.wan = Some(Wan {
+            delay,
+            my_site: sites.get(&me).copied().unwrap_or(0),
+            sites,
+            queues: Default::default(),
+        });
+    }
+
+    /// When the next held datagram is due (WAN emulation).
+    pub fn next_due(&self) -> Option<std::time::Instant> {
+        let w = self.wan.as_ref()?;
+        w.queues.iter().filter_map(|q| q.front().map(|e| e.0)).min()
+    }
+
+    /// Sends the held datagrams that are due (WAN emulation).
+    pub fn flush_due(&mut self) {
+        let Some(w) = &mut self.wan else { return };
+        let now = std::time::Instant::now();
+        for (i, class) in [(0, Class::Priority), (1, Class::Normal)] {
+            while w.queues[i].front().is_some_and(|e| e.0 <= now) {
+                let (_, to, d) = w.queues[i].pop_front().expect("non-empty");
+                let sock = match class {
+                    Class::Priority => &self.priority,
+                    Class::Normal => &self.normal,
+                };
+                match sock.send_to(&d, to) {
+                    Ok(n) => {
+                        self.counters.sent[i].fetch_add(1, Relaxed);
+                        self.counters.sent_bytes[i].fetch_add(n as u64, Relaxed);
+                    }
+                    Err(_) => {
+                        self.counters.send_failed.fetch_add(1, Relaxed);
+                    }
+                }
+            }
         }
     }
 
@@ -344,6 +409,19 @@ impl Endpoint {
             }
             _ => to,
         };
+        if let Some(w) = &mut self.wan {
+            if w.sites.get(&dst).copied().unwrap_or(w.my_site) != w.my_site {
+                let delay = match class {
+                    Class::Priority => w.delay.priority,
+                    Class::Normal => w.delay.normal,
+                };
+                let at = std::time::Instant::now() + delay;
+                for _ in 0..copies {
+                    w.queues[idx(class)].push_back((at, to, self.out.clone()));
+                }
+                return;
+            }
+        }
         for _ in 0..copies {
             match sock.send_to(&self.out, to) {
                 Ok(n) => {

@@ -65,6 +65,8 @@ pub struct RuntimeOptions {
     /// Read the TOS byte of every received datagram and count it per
     /// message (see [`CounterSnapshot::tos_by_message`]).
     pub inspect_tos: bool,
+    /// Emulated wide-area delays between sites (demo and tests only).
+    pub wan: Option<crate::net::WanDelay>,
 }
 
 /// The node's clock: `max(physical microseconds, last + 1)`.
@@ -139,6 +141,9 @@ impl Driver {
             f
         });
         let mut ep = Endpoint::new(sockets, cfg, faults, opts.inspect_tos);
+        if let Some(w) = opts.wan {
+            ep.set_wan(w, id, cfg);
+        }
         let poll = Poll::new().map_err(io_err("creating the poller"))?;
         poll.registry()
             .register(&mut ep.priority, PRIORITY, Interest::READABLE)
@@ -280,6 +285,7 @@ impl Driver {
 
     /// Fires due timers and delayed clock replies; returns whether any was.
     fn fire_due(&mut self) -> bool {
+        self.ep.flush_due();
         let now = Instant::now();
         let mut fired = false;
         if !self.delayed.is_empty() {
@@ -343,6 +349,9 @@ impl Driver {
             wait = wait.min(t.saturating_duration_since(now));
         }
         for (t, _, _) in &self.delayed {
+            wait = wait.min(t.saturating_duration_since(now));
+        }
+        if let Some(t) = self.ep.next_due() {
             wait = wait.min(t.saturating_duration_since(now));
         }
         match self.poll.poll(&mut self.events, Some(wait)) {

@@ -342,7 +342,17 @@ pub struct DemoSummary {
 /// Starts a Figure-5 cluster with one container per algorithm, runs the
 /// mixed workload, and checks the history.
 pub fn demo(cfg: &MixedConfig) -> Result<DemoSummary, ClientError> {
-    let mut cluster = LocalCluster::start(&LocalSpec::figure5(cfg.clients))?;
+    demo_with(cfg, crate::runtime::RuntimeOptions::default())
+}
+
+/// [`demo`] with runtime options for every node (e.g. an emulated WAN).
+pub fn demo_with(
+    cfg: &MixedConfig,
+    options: crate::runtime::RuntimeOptions,
+) -> Result<DemoSummary, ClientError> {
+    let mut spec = LocalSpec::figure5(cfg.clients);
+    spec.options = options;
+    let mut cluster = LocalCluster::start(&spec)?;
     let run = run_mixed(&mut cluster, cfg, Vec::new())?;
     let mut counters = run.client_counters.clone();
     counters.add(&cluster.total_server_counters());
