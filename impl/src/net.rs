@@ -87,6 +87,7 @@ pub struct Counters {
     dropped_wrong_socket: AtomicU64,
     send_too_large: AtomicU64,
     send_failed: AtomicU64,
+    recv_failed: AtomicU64,
     shim_dropped: AtomicU64,
     shim_duplicated: AtomicU64,
     tos_checked: [AtomicU64; 2],
@@ -132,6 +133,8 @@ pub struct CounterSnapshot {
     pub send_too_large: u64,
     /// Not sent: the socket refused it (buffer full, no route, ...).
     pub send_failed: u64,
+    /// Receive calls that failed with another error than "nothing waiting".
+    pub recv_failed: u64,
     /// Test shim: datagrams deliberately lost.
     pub shim_dropped: u64,
     /// Test shim: datagrams deliberately sent twice.
@@ -169,6 +172,7 @@ impl CounterSnapshot {
         self.dropped_wrong_socket += o.dropped_wrong_socket;
         self.send_too_large += o.send_too_large;
         self.send_failed += o.send_failed;
+        self.recv_failed += o.recv_failed;
         self.shim_dropped += o.shim_dropped;
         self.shim_duplicated += o.shim_duplicated;
         for i in 0..2 {
@@ -203,6 +207,7 @@ impl Counters {
             dropped_wrong_socket: g(&self.dropped_wrong_socket),
             send_too_large: g(&self.send_too_large),
             send_failed: g(&self.send_failed),
+            recv_failed: g(&self.recv_failed),
             shim_dropped: g(&self.shim_dropped),
             shim_duplicated: g(&self.shim_duplicated),
             tos_checked: [g(&self.tos_checked[0]), g(&self.tos_checked[1])],
@@ -294,6 +299,8 @@ pub struct Endpoint {
     marks: Marks,
     faults: Option<(Faults, Rng)>,
     wan: Option<Wan>,
+    /// Whether each socket is IPv6 (then IPv4 peers are reached mapped).
+    v6: [bool; 2],
     inspect_tos: bool,
     buf: Vec<u8>,
     out: Vec<u8>,
@@ -312,7 +319,10 @@ impl Endpoint {
             .iter()
             .map(|n| (Id::from(n.id), (n.priority, n.normal)))
             .collect();
+        let is_v6 = |s: &UdpSocket| matches!(s.local_addr(), Ok(SocketAddr::V6(_)));
+        let v6 = [is_v6(&sockets.priority), is_v6(&sockets.normal)];
         Endpoint {
+            v6,
             priority: mio::net::UdpSocket::from_std(sockets.priority),
             normal: mio::net::UdpSocket::from_std(sockets.normal),
             peers: Arc::new(cfg.address_map()),
@@ -403,8 +413,8 @@ impl Endpoint {
             Class::Priority => (&self.priority, pa),
             Class::Normal => (&self.normal, na),
         };
-        let to = match (sock.local_addr(), to) {
-            (Ok(SocketAddr::V6(_)), SocketAddr::V4(v4)) => {
+        let to = match (self.v6[idx(class)], to) {
+            (true, SocketAddr::V4(v4)) => {
                 SocketAddr::V6(SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0))
             }
             _ => to,
@@ -442,15 +452,18 @@ impl Endpoint {
             Class::Priority => &self.priority,
             Class::Normal => &self.normal,
         };
-        let (len, from, tos) = if self.inspect_tos {
-            match recv_with_tos(sock, &mut self.buf) {
-                Ok(x) => x,
-                Err(_) => return None,
-            }
+        let r = if self.inspect_tos {
+            recv_with_tos(sock, &mut self.buf)
         } else {
-            match sock.recv_from(&mut self.buf) {
-                Ok((n, a)) => (n, a, None),
-                Err(_) => return None,
+            sock.recv_from(&mut self.buf).map(|(n, a)| (n, a, None))
+        };
+        let (len, from, tos) = match r {
+            Ok(x) => x,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(_) => {
+                // E.g. a pending ICMP error: count it and keep draining.
+                self.counters.recv_failed.fetch_add(1, Relaxed);
+                return Some(Received::Dropped);
             }
         };
         let Some(&src) = self.peers.get(&canonical(from)) else {
