@@ -12,6 +12,14 @@ use vivace_impl::workload::{bench, demo_with, BenchConfig, DemoSummary, MixedCon
 use vivace_impl::{history::Recorder, wire};
 use vivace_spec::{Algorithm, Command};
 
+/// `println!` that ignores a closed stdout (e.g. piped into `head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// Vivace: a geo-replicated linearizable key-value store over UDP with
 /// prioritized messages.
 #[derive(Parser, Debug)]
@@ -183,17 +191,27 @@ fn with_history<T>(
 }
 
 fn print_demo(s: &DemoSummary) {
-    println!(
+    outln!(
         "{} operations in {:.2} s; history checked in {:.2} s",
-        s.operations, s.seconds, s.check_seconds
+        s.operations,
+        s.seconds,
+        s.check_seconds
     );
-    println!(
+    outln!(
         "{:<11} {:<8} {:>5} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9}",
-        "algorithm", "op", "ok", "aborted", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        "algorithm",
+        "op",
+        "ok",
+        "aborted",
+        "errors",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms"
     );
     let ms = |us: u64| us as f64 / 1000.0;
     for o in &s.latency {
-        println!(
+        outln!(
             "{:<11} {:<8} {:>5} {:>7} {:>6} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
             o.algorithm,
             o.op,
@@ -207,26 +225,27 @@ fn print_demo(s: &DemoSummary) {
         );
     }
     let t = &s.traffic;
-    println!(
+    outln!(
         "priority class: {} datagrams, {} bytes ({:.1} bytes/datagram)",
         t.priority.datagrams,
         t.priority.bytes,
         t.priority.bytes as f64 / t.priority.datagrams.max(1) as f64
     );
-    println!(
+    outln!(
         "normal class:   {} datagrams, {} bytes ({:.1} bytes/datagram)",
         t.normal.datagrams,
         t.normal.bytes,
         t.normal.bytes as f64 / t.normal.datagrams.max(1) as f64
     );
-    println!(
+    outln!(
         "received datagrams dropped: {}; sends refused: {}",
-        t.dropped, t.send_failed
+        t.dropped,
+        t.send_failed
     );
     if let Some(f) = &s.history_file {
-        println!("history: {f} (check again with: vivace-check {f})");
+        outln!("history: {f} (check again with: vivace-check {f})");
     }
-    println!("verdict: {}", s.verdict);
+    outln!("verdict: {}", s.verdict);
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
@@ -239,9 +258,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let cfg = ClusterConfig::load(&config).map_err(|e| e.to_string())?;
             let stop = AtomicBool::new(false);
             let n = cfg.node(&node).ok_or(format!("no node {node:?}"))?;
-            eprintln!(
+            eoutln!(
                 "vivace: serving {node} (id {}) on {} (priority) and {} (normal)",
-                n.id, n.priority, n.normal
+                n.id,
+                n.priority,
+                n.normal
             );
             let every = if stats == 0 { 3600 * 24 * 365 } else { stats };
             serve(
@@ -250,7 +271,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &RuntimeOptions::default(),
                 &stop,
                 Duration::from_secs(every),
-                |c| eprintln!("{}", serde_json::to_string(c).unwrap_or_default()),
+                |c| eoutln!("{}", serde_json::to_string(c).unwrap_or_default()),
             )
             .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
@@ -261,7 +282,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Cmd::Get { c, key } => {
             let v = with_history(&c, |cl| cl.read(key).map_err(|e| e.to_string()))?;
-            println!("{}", String::from_utf8_lossy(v.as_slice()));
+            outln!("{}", String::from_utf8_lossy(v.as_slice()));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Exec { c, key, command } => {
@@ -281,7 +302,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             };
             let v = with_history(&c, |cl| cl.execute(key, cmd).map_err(|e| e.to_string()))?;
-            println!("{}", String::from_utf8_lossy(v.as_slice()));
+            outln!("{}", String::from_utf8_lossy(v.as_slice()));
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo {
@@ -313,7 +334,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             std::fs::write(&p, &s.history).map_err(|e| format!("{}: {e}", p.display()))?;
             s.history_file = Some(p.display().to_string());
             if json {
-                println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+                outln!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
             } else {
                 print_demo(&s);
             }
@@ -354,14 +375,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 };
                 let r = bench(&cfg, a).map_err(|e| e.to_string())?;
                 if !json {
-                    println!(
-                        "{} {} clients, {}% reads, {} B values, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
-                        a.name(), clients, read_percent, value_size, keys, r.throughput_ops_s,
+                    outln!(
+                        "{} {} clients, {}, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
+                        a.name(), clients,
+                        if a.is_rmw() { "increments and CAS".to_string() } else { format!("{read_percent}% reads, {value_size} B values") },
+                        keys, r.throughput_ops_s,
                         r.latency.p50_us as f64 / 1e3, r.latency.p90_us as f64 / 1e3,
                         r.latency.p99_us as f64 / 1e3, r.latency.p999_us as f64 / 1e3,
                         r.latency.max_us as f64 / 1e3, r.abort_rate, r.errors
                     );
-                    println!(
+                    outln!(
                         "  priority: {} datagrams {} bytes; normal: {} datagrams {} bytes",
                         r.traffic.priority.datagrams,
                         r.traffic.priority.bytes,
@@ -381,15 +404,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 std::fs::write(&p, &j).map_err(|e| format!("{}: {e}", p.display()))?;
             }
             if json {
-                println!("{j}");
+                outln!("{j}");
             }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Sizes { key, value } => {
-            println!("{:<14} {:<8} {:>6}", "message", "class", "bytes");
+            outln!("{:<14} {:<8} {:>6}", "message", "class", "bytes");
             for m in wire::examples(key, value) {
                 let n = wire::encode(&m).map_err(|e| e.to_string())?.len();
-                println!(
+                outln!(
                     "{:<14} {:<8} {:>6}",
                     m.name(),
                     format!("{:?}", m.class()),
@@ -405,7 +428,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("vivace: {e}");
+            eoutln!("vivace: {e}");
             ExitCode::from(2)
         }
     }
