@@ -258,11 +258,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let cfg = ClusterConfig::load(&config).map_err(|e| e.to_string())?;
             let stop = AtomicBool::new(false);
             let n = cfg.node(&node).ok_or(format!("no node {node:?}"))?;
-            eoutln!(
+            eprintln!(
                 "vivace: serving {node} (id {}) on {} (priority) and {} (normal)",
-                n.id,
-                n.priority,
-                n.normal
+                n.id, n.priority, n.normal
             );
             let every = if stats == 0 { 3600 * 24 * 365 } else { stats };
             serve(
@@ -271,7 +269,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 &RuntimeOptions::default(),
                 &stop,
                 Duration::from_secs(every),
-                |c| eoutln!("{}", serde_json::to_string(c).unwrap_or_default()),
+                |c| eprintln!("{}", serde_json::to_string(c).unwrap_or_default()),
             )
             .map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
@@ -428,7 +426,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(c) => c,
         Err(e) => {
-            eoutln!("vivace: {e}");
+            eprintln!("vivace: {e}");
             ExitCode::from(2)
         }
     }
