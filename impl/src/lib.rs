@@ -1,1 +1,29 @@
-//! The Vivace runtime over UDP. Not built yet (issue 4); the crate exists so the workspace has its final shape.
+//! # vivace-impl: the Vivace runtime over UDP
+//!
+//! Runs the actors of `vivace-spec` unchanged over real sockets:
+//!
+//! - [`runtime`]: the per-node event loop (mio), which interprets the
+//!   actors' `Out` commands, delivers self-messages and clock replies
+//!   in-process, and drains the priority socket before the normal one;
+//! - [`net`]: the two UDP sockets of a node, each with its own TOS mark, and
+//!   the counters of sent, received and dropped datagrams;
+//! - [`wire`]: the versioned compact binary format;
+//! - [`config`]: the TOML cluster description;
+//! - [`client`]: the client library (`write`, `read`, `execute`);
+//! - [`history`]: history recording in the checker's JSON-lines format;
+//! - [`cluster`]: a whole cluster on loopback inside one process;
+//! - [`workload`]: the demo and the closed-loop benchmark.
+
+pub mod client;
+pub mod cluster;
+pub mod config;
+pub mod history;
+pub mod net;
+pub mod runtime;
+pub mod wire;
+pub mod workload;
+
+pub use client::{Client, ClientError};
+pub use config::{ClusterConfig, ConfigError};
+pub use history::{Recorder, Verdict};
+pub use runtime::{RuntimeError, RuntimeOptions};

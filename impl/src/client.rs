@@ -1,0 +1,334 @@
+//! The client library: one spec client actor per [`Client`], driven
+//! synchronously: an operation invokes the actor and runs its event loop
+//! until the actor reports the result or the deadline passes.
+
+use crate::config::{ClusterConfig, Role};
+use crate::history::{Outcome, Recorder};
+use crate::net::{CounterSnapshot, Sockets};
+use crate::runtime::{bind_node, Driver, RuntimeError, RuntimeOptions};
+use crate::wire::MAX_VALUE;
+use std::time::{Duration, Instant};
+use vivace_spec::client::{Client as SpecClient, Phase};
+use vivace_spec::quorum::majority;
+use vivace_spec::{Bytes, Command, Id, Node, NodeState, Op, Ret, Ts};
+
+/// Why an operation did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No answer in time, and neither [`ClientError::NoQuorum`] nor
+    /// [`ClientError::ValueLost`] explains it. The operation may or may not
+    /// have taken effect.
+    #[error("timed out after {0:?} (the operation may or may not have taken effect)")]
+    Timeout(Duration),
+    /// An RMW operation aborted (⊥) because of a concurrent one. The spec
+    /// says it may or may not have taken effect; the runtime knows more:
+    /// when the abort came before any OW / W-LOCAL / OW-TS was sent (in the
+    /// OR, OR-TS or OR-DATA phase), it definitely took no effect.
+    #[error("aborted by a concurrent operation ({})", if *.maybe_applied { "it may or may not have taken effect" } else { "it took no effect" })]
+    Aborted {
+        /// False when the command definitely was not applied.
+        maybe_applied: bool,
+    },
+    /// Replicas know the timestamp of the latest value but none delivered
+    /// the value itself before the deadline: the local replicas that held it
+    /// may be lost (Section 4.3).
+    #[error("value {} not available from any replica (possibly lost)", .0.map_or("of the latest timestamp".to_string(), |t| format!("of timestamp {t:?}")))]
+    ValueLost(Option<Ts>),
+    /// Fewer than a majority answered a majority phase before the deadline.
+    #[error("no quorum: {got} of the {needed} replies needed (phase {phase})")]
+    NoQuorum {
+        /// Distinct replies received.
+        got: usize,
+        /// Replies needed.
+        needed: usize,
+        /// The phase that waited.
+        phase: &'static str,
+    },
+    /// The value is too large for one datagram.
+    #[error("value of {len} bytes exceeds the limit of {limit} bytes (one UDP datagram)")]
+    ValueTooLarge {
+        /// Length asked for.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The key is in no container.
+    #[error("key {0:?} is in no container")]
+    NoContainer(String),
+    /// The operation does not exist for the object's type.
+    #[error("{op} is not an operation of {algorithm} objects")]
+    WrongOperation {
+        /// The operation.
+        op: &'static str,
+        /// The container's algorithm.
+        algorithm: &'static str,
+    },
+    /// Starting the client failed.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// A client of the cluster: runs one operation at a time.
+pub struct Client {
+    driver: Driver,
+    id: Id,
+    timeout: Duration,
+    recorder: Option<Recorder>,
+}
+
+impl Client {
+    /// Binds the sockets of client `name` as configured and starts it.
+    pub fn connect(
+        cfg: &ClusterConfig,
+        name: &str,
+        opts: &RuntimeOptions,
+    ) -> Result<Client, ClientError> {
+        let sockets = bind_node(cfg, name, opts)?;
+        Client::with_sockets(cfg, name, sockets, opts)
+    }
+
+    /// Starts client `name` over already bound sockets.
+    pub fn with_sockets(
+        cfg: &ClusterConfig,
+        name: &str,
+        sockets: Sockets,
+        opts: &RuntimeOptions,
+    ) -> Result<Client, ClientError> {
+        let n = cfg
+            .node(name)
+            .ok_or_else(|| RuntimeError::UnknownNode(name.into()))?;
+        if n.role != Role::Client {
+            return Err(RuntimeError::WrongRole {
+                name: name.into(),
+                found: "server",
+                wanted: "client",
+            }
+            .into());
+        }
+        let id = Id::from(n.id);
+        let actor = Node::Client(SpecClient::new(cfg.deployment(), id, Vec::new()));
+        let driver = Driver::new(cfg, id, actor, sockets, opts)?;
+        Ok(Client {
+            driver,
+            id,
+            timeout: Duration::from_secs(5),
+            recorder: None,
+        })
+    }
+
+    /// Sets the per-operation deadline (default 5 s).
+    pub fn set_timeout(&mut self, t: Duration) {
+        self.timeout = t;
+    }
+
+    /// Records every operation in `recorder`.
+    pub fn record(&mut self, recorder: Recorder) {
+        self.recorder = Some(recorder);
+    }
+
+    /// The client's id.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The client's network counters.
+    pub fn counters(&self) -> CounterSnapshot {
+        self.driver.counters().snapshot()
+    }
+
+    /// `write(key, value)` of an RW object.
+    pub fn write(
+        &mut self,
+        key: impl Into<Bytes>,
+        value: impl Into<Bytes>,
+    ) -> Result<(), ClientError> {
+        self.run(key.into(), Op::Write(value.into())).map(|_| ())
+    }
+
+    /// `read(key)` of an RW object.
+    pub fn read(&mut self, key: impl Into<Bytes>) -> Result<Bytes, ClientError> {
+        match self.run(key.into(), Op::Read)? {
+            Ret::ReadOk(v) => Ok(v),
+            other => unreachable!("a read returns ReadOk, got {other:?}"),
+        }
+    }
+
+    /// `execute(key, command)` of an RMW object; returns the command's result.
+    pub fn execute(
+        &mut self,
+        key: impl Into<Bytes>,
+        command: Command,
+    ) -> Result<Bytes, ClientError> {
+        match self.run(key.into(), Op::Execute(command))? {
+            Ret::ExecuteOk(v) => Ok(v),
+            other => unreachable!("an execute returns ExecuteOk, got {other:?}"),
+        }
+    }
+
+    fn spec(&self) -> &SpecClient {
+        match self.driver.actor() {
+            Node::Client(c) => c,
+            _ => unreachable!("a Client drives a client actor"),
+        }
+    }
+
+    fn validate(&self, key: &Bytes, op: &Op) -> Result<(), ClientError> {
+        let d = &self.spec().deployment;
+        let Some(c) = d.directory.lookup(key) else {
+            return Err(ClientError::NoContainer(
+                String::from_utf8_lossy(key.as_slice()).into(),
+            ));
+        };
+        let ok = matches!(
+            (c.algorithm.is_rmw(), op),
+            (true, Op::Execute(_)) | (false, Op::Read | Op::Write(_))
+        );
+        if !ok {
+            return Err(ClientError::WrongOperation {
+                op: match op {
+                    Op::Read => "read",
+                    Op::Write(_) => "write",
+                    Op::Execute(_) => "execute",
+                },
+                algorithm: c.algorithm.name(),
+            });
+        }
+        let size = key.len()
+            + match op {
+                Op::Write(v) => v.len(),
+                Op::Execute(Command::Append(s)) => s.len(),
+                Op::Execute(Command::Cas { from, to }) => from.len() + to.len(),
+                _ => 0,
+            };
+        if size > MAX_VALUE {
+            return Err(ClientError::ValueTooLarge {
+                len: size,
+                limit: MAX_VALUE,
+            });
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, key: Bytes, op: Op) -> Result<Ret, ClientError> {
+        let client = usize::from(self.id) as u64;
+        let rec = self.recorder.clone();
+        let hid = rec.as_ref().map(|r| r.invoke(client, &key, &op));
+        let result = self.run_inner(key, op.clone());
+        if let (Some(r), Some(hid)) = (rec, hid) {
+            let outcome = match &result {
+                Ok(Ret::ReadOk(v)) | Ok(Ret::ExecuteOk(v)) => Outcome::Ok(Some(v.clone())),
+                Ok(Ret::WriteOk) => Outcome::Ok(None),
+                Ok(Ret::Aborted)
+                | Err(ClientError::Aborted {
+                    maybe_applied: true,
+                }) => Outcome::Unknown,
+                Err(ClientError::Aborted {
+                    maybe_applied: false,
+                }) => Outcome::Fail,
+                Err(
+                    ClientError::ValueTooLarge { .. }
+                    | ClientError::NoContainer(_)
+                    | ClientError::WrongOperation { .. },
+                ) => Outcome::Fail,
+                Err(_) => Outcome::Unknown,
+            };
+            r.complete(client, hid, outcome);
+        }
+        result
+    }
+
+    fn run_inner(&mut self, key: Bytes, op: Op) -> Result<Ret, ClientError> {
+        self.validate(&key, &op)?;
+        let before = self.done_len();
+        let effects = self.driver.effect_sends();
+        self.driver.with_state(|actor, state, sends| {
+            let (Node::Client(c), NodeState::Client(s)) = (actor, state) else {
+                unreachable!("a Client drives a client actor")
+            };
+            c.invoke(s, key, op, sends);
+            // As the spec's Node does on start: arm the retransmission
+            // timer while an operation is in progress.
+            let timer = c.deployment.options.retransmit && s.current.is_some();
+            ((), timer)
+        });
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            if let Some(ret) = self.result_after(before) {
+                return match ret {
+                    Ret::Aborted => Err(ClientError::Aborted {
+                        maybe_applied: self.driver.effect_sends() != effects,
+                    }),
+                    r => Ok(r),
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(self.why_stuck());
+            }
+            self.driver
+                .poll_once(deadline - now)
+                .map_err(|source| RuntimeError::Io {
+                    what: "polling".into(),
+                    source,
+                })?;
+        }
+    }
+
+    fn done_len(&self) -> usize {
+        match self.driver.state() {
+            NodeState::Client(s) => s.done.len(),
+            _ => 0,
+        }
+    }
+
+    fn result_after(&self, before: usize) -> Option<Ret> {
+        match self.driver.state() {
+            NodeState::Client(s) if s.done.len() > before => s.done.last().cloned(),
+            _ => None,
+        }
+    }
+
+    /// Classifies an operation that missed its deadline.
+    fn why_stuck(&self) -> ClientError {
+        let NodeState::Client(s) = self.driver.state() else {
+            return ClientError::Timeout(self.timeout);
+        };
+        let Some(cur) = &s.current else {
+            return ClientError::Timeout(self.timeout);
+        };
+        let replicas = self
+            .spec()
+            .deployment
+            .directory
+            .lookup(&cur.key)
+            .map_or(0, |c| c.replicas.len());
+        let got = cur.votes.from.len();
+        let quorum =
+            |phase: &'static str, needed: usize| ClientError::NoQuorum { got, needed, phase };
+        match &cur.phase {
+            Phase::RData { mts, .. } => ClientError::ValueLost(Some(*mts)),
+            Phase::OrData { .. } => ClientError::ValueLost(None),
+            Phase::Clock => ClientError::Timeout(self.timeout),
+            Phase::WLocal { .. } => quorum("W-LOCAL", majority(cur.to.len())),
+            p => quorum(phase_name(p), majority(replicas)),
+        }
+    }
+}
+
+fn phase_name(p: &Phase) -> &'static str {
+    match p {
+        Phase::Clock => "clock",
+        Phase::AbdTsQuery { .. } => "QUERY-TS",
+        Phase::AbdQuery { .. } => "QUERY",
+        Phase::AbdStore { .. } => "STORE",
+        Phase::RTs { .. } => "R-TS",
+        Phase::RData { .. } => "R-DATA",
+        Phase::WTs { .. } => "W-TS",
+        Phase::WLocal { .. } => "W-LOCAL",
+        Phase::Or { .. } => "OR",
+        Phase::Ow { .. } => "OW",
+        Phase::OrTs { .. } => "OR-TS",
+        Phase::OrData { .. } => "OR-DATA",
+        Phase::OwTs { .. } => "OW-TS",
+    }
+}

@@ -1,0 +1,232 @@
+//! A whole cluster on loopback inside one process (servers on threads):
+//! the paper's Figure 5 deployment, for the demo, the benchmark and tests.
+
+use crate::client::{Client, ClientError};
+use crate::config::{ClusterConfig, ContainerConfig, Marks, NodeConfig, Role};
+use crate::net::{CounterSnapshot, Sockets};
+use crate::runtime::{spawn_server, RuntimeError, RuntimeOptions, ServerHandle};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use vivace_spec::{Algorithm, TimestampMode};
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct LocalSpec {
+    /// Number of client actors (all at site A, ids 64, 65, ...).
+    pub clients: usize,
+    /// Containers: key prefix and algorithm; replicas n1, n2, n3, local set
+    /// n1, n4, n5 at site A (and n2, n3 at site B).
+    pub containers: Vec<(String, Algorithm)>,
+    /// Section 3.4.1 write-back skipping.
+    pub writeback_skip: bool,
+    /// ABD writes without the clock (footnote 3).
+    pub timestamps: TimestampMode,
+    /// Bind on `::1` instead of `127.0.0.1`.
+    pub ipv6: bool,
+    /// Bind the servers on dual-stack IPv6 sockets (`[::]`) while the
+    /// clients and the configuration use IPv4 `127.0.0.1`: the servers
+    /// then talk to IPv4-mapped peers (and mark with `IP_TOS`).
+    pub dual_stack_servers: bool,
+    /// Commit-wait after each clock reading.
+    pub clock_uncertainty: Duration,
+    /// Runtime knobs of every node.
+    pub options: RuntimeOptions,
+}
+
+impl LocalSpec {
+    /// Figure 5 with one container per algorithm: `abd/`, `rw/`, `lan/`, `rmw/`.
+    pub fn figure5(clients: usize) -> LocalSpec {
+        LocalSpec {
+            clients,
+            containers: Algorithm::ALL
+                .iter()
+                .map(|&a| (prefix_of(a).to_string(), a))
+                .collect(),
+            writeback_skip: true,
+            timestamps: TimestampMode::Clock,
+            ipv6: false,
+            dual_stack_servers: false,
+            clock_uncertainty: Duration::ZERO,
+            options: RuntimeOptions::default(),
+        }
+    }
+}
+
+/// The key prefix of the container of `a` in [`LocalSpec::figure5`].
+pub fn prefix_of(a: Algorithm) -> &'static str {
+    match a {
+        Algorithm::Abd => "abd/",
+        Algorithm::VivaceRw => "rw/",
+        Algorithm::LanRmw => "lan/",
+        Algorithm::VivaceRmw => "rmw/",
+    }
+}
+
+/// A running in-process cluster.
+pub struct LocalCluster {
+    /// Its configuration (with the addresses actually bound).
+    pub config: ClusterConfig,
+    servers: Vec<(String, Option<ServerHandle>)>,
+    client_sockets: Vec<Option<Sockets>>,
+    options: RuntimeOptions,
+    retired: CounterSnapshot,
+}
+
+/// The name of client `i`.
+pub fn client_name(i: usize) -> String {
+    format!("c{i}")
+}
+
+impl LocalCluster {
+    /// Binds every socket on loopback (ephemeral ports), writes the
+    /// configuration, and starts the five servers.
+    pub fn start(spec: &LocalSpec) -> Result<LocalCluster, RuntimeError> {
+        let ip: IpAddr = if spec.ipv6 {
+            Ipv6Addr::LOCALHOST.into()
+        } else {
+            Ipv4Addr::LOCALHOST.into()
+        };
+        let marks = Marks::default();
+        let any = SocketAddr::new(ip, 0);
+        let bind = || {
+            Sockets::bind(any, any, marks, spec.options.inspect_tos).map_err(|source| {
+                RuntimeError::Io {
+                    what: format!("binding on {ip}"),
+                    source,
+                }
+            })
+        };
+        let addr = |s: &Sockets| -> (SocketAddr, SocketAddr) {
+            (
+                s.priority.local_addr().expect("bound"),
+                s.normal.local_addr().expect("bound"),
+            )
+        };
+        let mut nodes = Vec::new();
+        let mut server_sockets = Vec::new();
+        // Figure 5: n1 in A, n2 and n3 in B, n4 and n5 in A.
+        for (i, site) in [(1usize, 0u8), (2, 1), (3, 1), (4, 0), (5, 0)] {
+            let (s, p, n) = if spec.dual_stack_servers && !spec.ipv6 {
+                let v6 = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 0);
+                let s =
+                    Sockets::bind(v6, v6, marks, spec.options.inspect_tos).map_err(|source| {
+                        RuntimeError::Io {
+                            what: "binding a dual-stack socket on [::]".into(),
+                            source,
+                        }
+                    })?;
+                let (p, n) = addr(&s);
+                let v4 = |a: SocketAddr| SocketAddr::new(ip, a.port());
+                (s, v4(p), v4(n))
+            } else {
+                let s = bind()?;
+                let (p, n) = addr(&s);
+                (s, p, n)
+            };
+            nodes.push(NodeConfig {
+                name: format!("n{i}"),
+                id: i,
+                site,
+                role: Role::Server,
+                priority: p,
+                normal: n,
+            });
+            server_sockets.push(s);
+        }
+        let mut client_sockets = Vec::new();
+        for i in 0..spec.clients {
+            let s = bind()?;
+            let (p, n) = addr(&s);
+            nodes.push(NodeConfig {
+                name: client_name(i),
+                id: 64 + i,
+                site: 0,
+                role: Role::Client,
+                priority: p,
+                normal: n,
+            });
+            client_sockets.push(Some(s));
+        }
+        let containers = spec
+            .containers
+            .iter()
+            .map(|(prefix, a)| ContainerConfig {
+                prefix: prefix.clone(),
+                algorithm: *a,
+                replicas: vec![1, 2, 3],
+                local_sets: vec![(0, vec![1, 4, 5]), (1, vec![2, 3])],
+            })
+            .collect();
+        let config = ClusterConfig {
+            sites: vec!["A".into(), "B".into()],
+            nodes,
+            containers,
+            marks,
+            timestamps: spec.timestamps,
+            writeback_skip: spec.writeback_skip,
+            clock_uncertainty: spec.clock_uncertainty,
+        };
+        let mut servers = Vec::new();
+        for (i, s) in server_sockets.into_iter().enumerate() {
+            let name = format!("n{}", i + 1);
+            let h = spawn_server(&config, &name, s, &spec.options)?;
+            servers.push((name, Some(h)));
+        }
+        Ok(LocalCluster {
+            config,
+            servers,
+            client_sockets,
+            options: spec.options.clone(),
+            retired: CounterSnapshot::default(),
+        })
+    }
+
+    /// Client `i` (each can be taken once).
+    pub fn client(&mut self, i: usize) -> Result<Client, ClientError> {
+        let s = self
+            .client_sockets
+            .get_mut(i)
+            .and_then(Option::take)
+            .ok_or_else(|| RuntimeError::UnknownNode(client_name(i)))?;
+        Client::with_sockets(&self.config, &client_name(i), s, &self.options)
+    }
+
+    /// The bound sockets of client `i` instead of a client (tests use them
+    /// to send raw datagrams from a cluster member's address).
+    pub fn take_sockets(&mut self, i: usize) -> Option<Sockets> {
+        self.client_sockets.get_mut(i).and_then(Option::take)
+    }
+
+    /// Crashes server `name`: its thread stops and its sockets close.
+    pub fn kill(&mut self, name: &str) -> bool {
+        for (n, h) in &mut self.servers {
+            if n == name {
+                if let Some(h) = h.take() {
+                    self.retired.add(&h.counters());
+                    h.stop();
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Counters of server `name` (if running).
+    pub fn server_counters(&self, name: &str) -> Option<CounterSnapshot> {
+        self.servers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, h)| h.as_ref().map(|h| h.counters()))
+    }
+
+    /// Sum of the counters of every server (killed ones up to their death).
+    pub fn total_server_counters(&self) -> CounterSnapshot {
+        let mut t = self.retired.clone();
+        for (_, h) in &self.servers {
+            if let Some(h) = h {
+                t.add(&h.counters());
+            }
+        }
+        t
+    }
+}

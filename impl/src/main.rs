@@ -1,0 +1,433 @@
+//! `vivace`: run a server, talk to a cluster, run the demo or the benchmark.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use vivace_impl::client::Client;
+use vivace_impl::config::{ClusterConfig, Role};
+use vivace_impl::runtime::{serve, RuntimeOptions};
+use vivace_impl::workload::{bench, demo_with, BenchConfig, DemoSummary, MixedConfig};
+use vivace_impl::{history::Recorder, wire};
+use vivace_spec::{Algorithm, Command};
+
+/// `println!` that ignores a closed stdout (e.g. piped into `head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// Vivace: a geo-replicated linearizable key-value store over UDP with
+/// prioritized messages.
+#[derive(Parser, Debug)]
+#[command(name = "vivace", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Runs one server of a cluster until killed.
+    Serve {
+        /// Cluster configuration (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// The node to run.
+        #[arg(long)]
+        node: String,
+        /// Print the counters every this many seconds (0: never).
+        #[arg(long, default_value_t = 0)]
+        stats: u64,
+    },
+    /// Writes a value (RW object).
+    Put {
+        #[command(flatten)]
+        c: ClientArgs,
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// Reads a value (RW object).
+    Get {
+        #[command(flatten)]
+        c: ClientArgs,
+        /// Key.
+        key: String,
+    },
+    /// Executes a command on an RMW object: increment | append S | cas FROM TO | get.
+    Exec {
+        #[command(flatten)]
+        c: ClientArgs,
+        /// Key.
+        key: String,
+        /// Command and its arguments.
+        #[arg(num_args = 1..=3, required = true)]
+        command: Vec<String>,
+    },
+    /// Starts a Figure-5 cluster in this process, runs a mixed concurrent
+    /// workload on all four algorithms, and checks its history.
+    Demo {
+        /// Print one JSON summary object.
+        #[arg(long)]
+        json: bool,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Operations per client.
+        #[arg(long, default_value_t = 250)]
+        ops: usize,
+        /// Write the history (JSON lines) here.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Emulate a WAN between sites A and B: one-way delays in ms of
+        /// normal and of priority datagrams (the paper's D and d), e.g. `50,5`.
+        #[arg(long, value_delimiter = ',')]
+        wan_ms: Vec<u64>,
+    },
+    /// Closed-loop benchmark on an in-process Figure-5 cluster.
+    Bench {
+        /// Run the cluster in this process (the only mode so far).
+        #[arg(long, required = true)]
+        local: bool,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Run once per client count (e.g. `1,2,4,8`) and print throughput
+        /// and latency against clients; overrides --clients.
+        #[arg(long, value_delimiter = ',')]
+        sweep: Vec<usize>,
+        /// abd | vivace_rw | lan_rmw | vivace_rmw.
+        #[arg(long, default_value = "vivace_rw")]
+        algorithm: String,
+        /// Percentage of reads (RW algorithms).
+        #[arg(long, default_value_t = 50)]
+        read_percent: u64,
+        /// Value size in bytes.
+        #[arg(long, default_value_t = 1024)]
+        value_size: usize,
+        /// Number of keys.
+        #[arg(long, default_value_t = 100)]
+        keys: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Write the JSON result here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the JSON result on stdout instead of the summary lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints the encoded size of every message type.
+    Sizes {
+        /// Key length.
+        #[arg(long, default_value_t = 16)]
+        key: usize,
+        /// Value length.
+        #[arg(long, default_value_t = 1024)]
+        value: usize,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ClientArgs {
+    /// Cluster configuration (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// The client identity to use (default: the first client of the file).
+    #[arg(long)]
+    client: Option<String>,
+    /// Deadline in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    timeout_ms: u64,
+    /// Append the operation to this history file (JSON lines).
+    #[arg(long)]
+    history: Option<PathBuf>,
+}
+
+fn client(a: &ClientArgs) -> Result<Client, String> {
+    let cfg = ClusterConfig::load(&a.config).map_err(|e| e.to_string())?;
+    let name = match &a.client {
+        Some(n) => n.clone(),
+        None => cfg
+            .nodes
+            .iter()
+            .find(|n| n.role == Role::Client)
+            .map(|n| n.name.clone())
+            .ok_or_else(|| format!("{}: no [[clients]]", a.config.display()))?,
+    };
+    let mut c =
+        Client::connect(&cfg, &name, &RuntimeOptions::default()).map_err(|e| e.to_string())?;
+    c.set_timeout(Duration::from_millis(a.timeout_ms));
+    Ok(c)
+}
+
+fn with_history<T>(
+    a: &ClientArgs,
+    f: impl FnOnce(&mut Client) -> Result<T, String>,
+) -> Result<T, String> {
+    let mut c = client(a)?;
+    let rec = Recorder::without_ids();
+    if a.history.is_some() {
+        c.record(rec.clone());
+    }
+    let r = f(&mut c);
+    if let Some(path) = &a.history {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(rec.to_jsonl().as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    r
+}
+
+fn print_demo(s: &DemoSummary) {
+    outln!(
+        "{} operations in {:.2} s; history checked in {:.2} s",
+        s.operations,
+        s.seconds,
+        s.check_seconds
+    );
+    outln!(
+        "{:<11} {:<8} {:>5} {:>7} {:>6} {:>9} {:>9} {:>9} {:>9}",
+        "algorithm",
+        "op",
+        "ok",
+        "aborted",
+        "errors",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms"
+    );
+    let ms = |us: u64| us as f64 / 1000.0;
+    for o in &s.latency {
+        outln!(
+            "{:<11} {:<8} {:>5} {:>7} {:>6} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+            o.algorithm,
+            o.op,
+            o.ok,
+            o.aborted,
+            o.errors,
+            ms(o.latency.p50_us),
+            ms(o.latency.p90_us),
+            ms(o.latency.p99_us),
+            ms(o.latency.max_us)
+        );
+    }
+    let t = &s.traffic;
+    outln!(
+        "priority class: {} datagrams, {} bytes ({:.1} bytes/datagram)",
+        t.priority.datagrams,
+        t.priority.bytes,
+        t.priority.bytes as f64 / t.priority.datagrams.max(1) as f64
+    );
+    outln!(
+        "normal class:   {} datagrams, {} bytes ({:.1} bytes/datagram)",
+        t.normal.datagrams,
+        t.normal.bytes,
+        t.normal.bytes as f64 / t.normal.datagrams.max(1) as f64
+    );
+    outln!(
+        "received datagrams dropped: {}; sends refused: {}",
+        t.dropped,
+        t.send_failed
+    );
+    if let Some(f) = &s.history_file {
+        outln!("history: {f} (check again with: vivace-check {f})");
+    }
+    outln!("verdict: {}", s.verdict);
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.cmd {
+        Cmd::Serve {
+            config,
+            node,
+            stats,
+        } => {
+            let cfg = ClusterConfig::load(&config).map_err(|e| e.to_string())?;
+            let stop = AtomicBool::new(false);
+            let n = cfg.node(&node).ok_or(format!("no node {node:?}"))?;
+            eprintln!(
+                "vivace: serving {node} (id {}) on {} (priority) and {} (normal)",
+                n.id, n.priority, n.normal
+            );
+            let every = if stats == 0 { 3600 * 24 * 365 } else { stats };
+            serve(
+                &cfg,
+                &node,
+                &RuntimeOptions::default(),
+                &stop,
+                Duration::from_secs(every),
+                |c| eprintln!("{}", serde_json::to_string(c).unwrap_or_default()),
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Put { c, key, value } => {
+            with_history(&c, |cl| cl.write(key, value).map_err(|e| e.to_string()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Get { c, key } => {
+            let v = with_history(&c, |cl| cl.read(key).map_err(|e| e.to_string()))?;
+            outln!("{}", String::from_utf8_lossy(v.as_slice()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Exec { c, key, command } => {
+            let args: Vec<&str> = command.iter().map(String::as_str).collect();
+            let cmd = match args.as_slice() {
+                ["increment"] => Command::Increment,
+                ["get"] => Command::Get,
+                ["append", s] => Command::Append((*s).into()),
+                ["cas", from, to] => Command::Cas {
+                    from: (*from).into(),
+                    to: (*to).into(),
+                },
+                _ => {
+                    return Err(format!(
+                        "unknown command {args:?}: increment | append S | cas FROM TO | get"
+                    ))
+                }
+            };
+            let v = with_history(&c, |cl| cl.execute(key, cmd).map_err(|e| e.to_string()))?;
+            outln!("{}", String::from_utf8_lossy(v.as_slice()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Demo {
+            json,
+            clients,
+            ops,
+            history,
+            wan_ms,
+        } => {
+            let cfg = MixedConfig {
+                clients,
+                ops_per_client: ops,
+                ..MixedConfig::default()
+            };
+            let mut opts = RuntimeOptions::default();
+            if !wan_ms.is_empty() && wan_ms.len() != 2 {
+                return Err("--wan-ms takes two delays: NORMAL,PRIORITY".into());
+            }
+            if let [normal, priority] = wan_ms[..] {
+                opts.wan = Some(vivace_impl::net::WanDelay {
+                    normal: Duration::from_millis(normal),
+                    priority: Duration::from_millis(priority),
+                });
+            }
+            let mut s = demo_with(&cfg, opts).map_err(|e| e.to_string())?;
+            let p = history.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("vivace-demo-{}.jsonl", std::process::id()))
+            });
+            std::fs::write(&p, &s.history).map_err(|e| format!("{}: {e}", p.display()))?;
+            s.history_file = Some(p.display().to_string());
+            if json {
+                outln!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+            } else {
+                print_demo(&s);
+            }
+            Ok(if s.verdict == vivace_impl::Verdict::Linearizable {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Cmd::Bench {
+            local: _,
+            clients,
+            sweep,
+            algorithm,
+            read_percent,
+            value_size,
+            keys,
+            duration,
+            out,
+            json,
+        } => {
+            let a = Algorithm::from_name(&algorithm)
+                .ok_or(format!("unknown algorithm {algorithm:?}"))?;
+            let counts = if sweep.is_empty() {
+                vec![clients]
+            } else {
+                sweep
+            };
+            let mut results = Vec::new();
+            for clients in counts {
+                let cfg = BenchConfig {
+                    clients,
+                    algorithm: a.name(),
+                    read_percent,
+                    value_size,
+                    keys,
+                    duration_s: duration,
+                };
+                let r = bench(&cfg, a).map_err(|e| e.to_string())?;
+                if !json {
+                    outln!(
+                        "{} {} clients, {}, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
+                        a.name(), clients,
+                        if a.is_rmw() { "increments and CAS".to_string() } else { format!("{read_percent}% reads, {value_size} B values") },
+                        keys, r.throughput_ops_s,
+                        r.latency.p50_us as f64 / 1e3, r.latency.p90_us as f64 / 1e3,
+                        r.latency.p99_us as f64 / 1e3, r.latency.p999_us as f64 / 1e3,
+                        r.latency.max_us as f64 / 1e3, r.abort_rate, r.errors
+                    );
+                    outln!(
+                        "  priority: {} datagrams {} bytes; normal: {} datagrams {} bytes",
+                        r.traffic.priority.datagrams,
+                        r.traffic.priority.bytes,
+                        r.traffic.normal.datagrams,
+                        r.traffic.normal.bytes
+                    );
+                }
+                results.push(r);
+            }
+            let j = if results.len() == 1 {
+                serde_json::to_string_pretty(&results[0])
+            } else {
+                serde_json::to_string_pretty(&results)
+            }
+            .map_err(|e| e.to_string())?;
+            if let Some(p) = out {
+                std::fs::write(&p, &j).map_err(|e| format!("{}: {e}", p.display()))?;
+            }
+            if json {
+                outln!("{j}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Sizes { key, value } => {
+            outln!("{:<14} {:<8} {:>6}", "message", "class", "bytes");
+            for m in wire::examples(key, value) {
+                let n = wire::encode(&m).map_err(|e| e.to_string())?.len();
+                outln!(
+                    "{:<14} {:<8} {:>6}",
+                    m.name(),
+                    format!("{:?}", m.class()),
+                    n
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vivace: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! The two UDP sockets of a node (priority and normal class, each with its
+//! own TOS mark), sending by class, receiving priority first, and the
+//! counters of what was sent, received and dropped.
+
+use crate::config::{canonical, ClusterConfig, Marks};
+use crate::wire::{self, WireError};
+use serde::Serialize;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::net::{SocketAddr, SocketAddrV6, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use vivace_spec::{Class, Id, Msg};
+
+/// Socket buffer size asked for (the kernel may cap it).
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Binds the socket of one class at `addr`, marked with `tos`. An IPv6
+/// socket is dual-stack and gets both `IPV6_TCLASS` and `IP_TOS` (the latter
+/// marks datagrams to IPv4-mapped peers).
+pub fn bind_socket(addr: SocketAddr, tos: u8, recv_tos: bool) -> io::Result<UdpSocket> {
+    let domain = Domain::for_address(addr);
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    match addr {
+        SocketAddr::V4(_) => {
+            s.set_tos(tos as u32)?;
+            if recv_tos {
+                s.set_recv_tos(true)?;
+            }
+        }
+        SocketAddr::V6(_) => {
+            // Dual stack when bound to the unspecified address.
+            let _ = s.set_only_v6(false);
+            s.set_tclass_v6(tos as u32)?;
+            // IP_TOS on an AF_INET6 socket marks datagrams sent to IPv4-mapped
+            // peers; not every kernel accepts it, and IPv6 peers do not need it.
+            let _ = s.set_tos(tos as u32);
+            if recv_tos {
+                s.set_recv_tclass_v6(true)?;
+                let _ = s.set_recv_tos(true);
+            }
+        }
+    }
+    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
+/// The two bound sockets of a node.
+#[derive(Debug)]
+pub struct Sockets {
+    /// Priority-class socket.
+    pub priority: UdpSocket,
+    /// Normal-class socket.
+    pub normal: UdpSocket,
+}
+
+impl Sockets {
+    /// Binds both sockets.
+    pub fn bind(
+        priority: SocketAddr,
+        normal: SocketAddr,
+        marks: Marks,
+        recv_tos: bool,
+    ) -> io::Result<Sockets> {
+        Ok(Sockets {
+            priority: bind_socket(priority, marks.priority, recv_tos)?,
+            normal: bind_socket(normal, marks.normal, recv_tos)?,
+        })
+    }
+}
+
+/// Counters of one node, updated with relaxed atomics.
+#[derive(Debug, Default)]
+pub struct Counters {
+    sent: [AtomicU64; 2],
+    sent_bytes: [AtomicU64; 2],
+    received: [AtomicU64; 2],
+    received_bytes: [AtomicU64; 2],
+    dropped_stranger: AtomicU64,
+    dropped_version: AtomicU64,
+    dropped_malformed: AtomicU64,
+    dropped_wrong_socket: AtomicU64,
+    send_too_large: AtomicU64,
+    send_failed: AtomicU64,
+    recv_failed: AtomicU64,
+    shim_dropped: AtomicU64,
+    shim_duplicated: AtomicU64,
+    tos_checked: [AtomicU64; 2],
+    tos_mismatch: [AtomicU64; 2],
+    tos_by_message: Mutex<BTreeMap<&'static str, BTreeMap<u8, u64>>>,
+}
+
+fn idx(c: Class) -> usize {
+    match c {
+        Class::Priority => 0,
+        Class::Normal => 1,
+    }
+}
+
+/// A copy of the counters (also the JSON shape of the summaries).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CounterSnapshot {
+    /// Datagrams sent: priority class.
+    pub sent_priority: u64,
+    /// Datagrams sent: normal class.
+    pub sent_normal: u64,
+    /// UDP payload bytes sent: priority class.
+    pub sent_bytes_priority: u64,
+    /// UDP payload bytes sent: normal class.
+    pub sent_bytes_normal: u64,
+    /// Datagrams received and handled: priority class (by the message's class).
+    pub received_priority: u64,
+    /// Datagrams received and handled: normal class.
+    pub received_normal: u64,
+    /// Bytes of the handled datagrams: priority class.
+    pub received_bytes_priority: u64,
+    /// Bytes of the handled datagrams: normal class.
+    pub received_bytes_normal: u64,
+    /// Dropped: from an address not in the cluster.
+    pub dropped_stranger: u64,
+    /// Dropped: wrong version byte (or empty).
+    pub dropped_version: u64,
+    /// Dropped: not exactly one valid message.
+    pub dropped_malformed: u64,
+    /// Dropped: a message that arrived on the socket of the other class.
+    pub dropped_wrong_socket: u64,
+    /// Not sent: the message does not fit in one datagram.
+    pub send_too_large: u64,
+    /// Not sent: the socket refused it (buffer full, no route, ...).
+    pub send_failed: u64,
+    /// Receive calls that failed with another error than "nothing waiting".
+    pub recv_failed: u64,
+    /// Test shim: datagrams deliberately lost.
+    pub shim_dropped: u64,
+    /// Test shim: datagrams deliberately sent twice.
+    pub shim_duplicated: u64,
+    /// With TOS inspection: received messages whose TOS byte was read, per class
+    /// `[priority, normal]`.
+    pub tos_checked: [u64; 2],
+    /// With TOS inspection: how many of them had another mark than their class's.
+    pub tos_mismatch: [u64; 2],
+    /// With TOS inspection: per message name, how often each TOS byte was seen.
+    pub tos_by_message: BTreeMap<String, BTreeMap<u8, u64>>,
+}
+
+impl CounterSnapshot {
+    /// Every drop of a received datagram.
+    pub fn dropped_received(&self) -> u64 {
+        self.dropped_stranger
+            + self.dropped_version
+            + self.dropped_malformed
+            + self.dropped_wrong_socket
+    }
+    /// Adds another node's counters to these.
+    pub fn add(&mut self, o: &CounterSnapshot) {
+        self.sent_priority += o.sent_priority;
+        self.sent_normal += o.sent_normal;
+        self.sent_bytes_priority += o.sent_bytes_priority;
+        self.sent_bytes_normal += o.sent_bytes_normal;
+        self.received_priority += o.received_priority;
+        self.received_normal += o.received_normal;
+        self.received_bytes_priority += o.received_bytes_priority;
+        self.received_bytes_normal += o.received_bytes_normal;
+        self.dropped_stranger += o.dropped_stranger;
+        self.dropped_version += o.dropped_version;
+        self.dropped_malformed += o.dropped_malformed;
+        self.dropped_wrong_socket += o.dropped_wrong_socket;
+        self.send_too_large += o.send_too_large;
+        self.send_failed += o.send_failed;
+        self.recv_failed += o.recv_failed;
+        self.shim_dropped += o.shim_dropped;
+        self.shim_duplicated += o.shim_duplicated;
+        for i in 0..2 {
+            self.tos_checked[i] += o.tos_checked[i];
+            self.tos_mismatch[i] += o.tos_mismatch[i];
+        }
+        for (name, m) in &o.tos_by_message {
+            let e = self.tos_by_message.entry(name.clone()).or_default();
+            for (tos, n) in m {
+                *e.entry(*tos).or_default() += n;
+            }
+        }
+    }
+}
+
+impl Counters {
+    /// Reads every counter.
+    pub fn snapshot(&self) -> CounterSnapshot {
+        let g = |a: &AtomicU64| a.load(Relaxed);
+        CounterSnapshot {
+            sent_priority: g(&self.sent[0]),
+            sent_normal: g(&self.sent[1]),
+            sent_bytes_priority: g(&self.sent_bytes[0]),
+            sent_bytes_normal: g(&self.sent_bytes[1]),
+            received_priority: g(&self.received[0]),
+            received_normal: g(&self.received[1]),
+            received_bytes_priority: g(&self.received_bytes[0]),
+            received_bytes_normal: g(&self.received_bytes[1]),
+            dropped_stranger: g(&self.dropped_stranger),
+            dropped_version: g(&self.dropped_version),
+            dropped_malformed: g(&self.dropped_malformed),
+            dropped_wrong_socket: g(&self.dropped_wrong_socket),
+            send_too_large: g(&self.send_too_large),
+            send_failed: g(&self.send_failed),
+            recv_failed: g(&self.recv_failed),
+            shim_dropped: g(&self.shim_dropped),
+            shim_duplicated: g(&self.shim_duplicated),
+            tos_checked: [g(&self.tos_checked[0]), g(&self.tos_checked[1])],
+            tos_mismatch: [g(&self.tos_mismatch[0]), g(&self.tos_mismatch[1])],
+            tos_by_message: self
+                .tos_by_message
+                .lock()
+                .expect("counter lock")
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Test-only fault shim: loses and duplicates outgoing datagrams at random.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Probability that a datagram is not sent.
+    pub loss: f64,
+    /// Probability that a datagram is sent twice.
+    pub duplicate: f64,
+    /// Seed of the shim's random numbers.
+    pub seed: u64,
+}
+
+/// Test and demo shim: emulates a wide-area network on loopback by holding
+/// every datagram sent to a node of another site for a one-way delay that
+/// depends on its class (a congested path delays normal datagrams by `normal`
+/// while prioritized ones bypass the congestion with `priority`; the paper's
+/// D and d, Figure 2). Datagrams within a site go at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WanDelay {
+    /// One-way delay of normal-class datagrams between sites (D).
+    pub normal: std::time::Duration,
+    /// One-way delay of priority-class datagrams between sites (d).
+    pub priority: std::time::Duration,
+}
+
+struct Wan {
+    delay: WanDelay,
+    my_site: vivace_spec::Site,
+    sites: HashMap<Id, vivace_spec::Site>,
+    /// Held datagrams per class, in order of release time.
+    queues: [std::collections::VecDeque<(std::time::Instant, SocketAddr, Vec<u8>)>; 2],
+}
+
+/// Small xorshift generator (timers' jitter, the fault shim).
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (any value).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// What a receive produced.
+pub enum Received {
+    /// A valid message from a cluster member.
+    Msg(Id, Msg),
+    /// A datagram that was dropped (and counted).
+    Dropped,
+}
+
+/// A node's network endpoint.
+pub struct Endpoint {
+    /// Priority-class socket.
+    pub priority: mio::net::UdpSocket,
+    /// Normal-class socket.
+    pub normal: mio::net::UdpSocket,
+    peers: Arc<HashMap<SocketAddr, Id>>,
+    addrs: Arc<HashMap<Id, (SocketAddr, SocketAddr)>>,
+    counters: Arc<Counters>,
+    marks: Marks,
+    faults: Option<(Faults, Rng)>,
+    wan: Option<Wan>,
+    /// Whether each socket is IPv6 (then IPv4 peers are reached mapped).
+    v6: [bool; 2],
+    inspect_tos: bool,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Endpoint {
+    /// An endpoint over bound sockets, knowing the cluster's addresses.
+    pub fn new(
+        sockets: Sockets,
+        cfg: &ClusterConfig,
+        faults: Option<Faults>,
+        inspect_tos: bool,
+    ) -> Endpoint {
+        let addrs = cfg
+            .nodes
+            .iter()
+            .map(|n| (Id::from(n.id), (n.priority, n.normal)))
+            .collect();
+        let is_v6 = |s: &UdpSocket| matches!(s.local_addr(), Ok(SocketAddr::V6(_)));
+        let v6 = [is_v6(&sockets.priority), is_v6(&sockets.normal)];
+        Endpoint {
+            v6,
+            priority: mio::net::UdpSocket::from_std(sockets.priority),
+            normal: mio::net::UdpSocket::from_std(sockets.normal),
+            peers: Arc::new(cfg.address_map()),
+            addrs: Arc::new(addrs),
+            counters: Arc::new(Counters::default()),
+            marks: cfg.marks,
+            faults: faults.map(|f| (f, Rng::new(f.seed))),
+            wan: None,
+            inspect_tos,
+            buf: vec![0; 65_536],
+            out: Vec::with_capacity(2048),
+        }
+    }
+
+    /// Turns on the WAN emulation for node `me`.
+    pub fn set_wan(&mut self, delay: WanDelay, me: Id, cfg: &ClusterConfig) {
+        let sites: HashMap<Id, vivace_spec::Site> =
+            cfg.nodes.iter().map(|n| (Id::from(n.id), n.site)).collect();
+        self.wan = Some(Wan {
+            delay,
+            my_site: sites.get(&me).copied().unwrap_or(0),
+            sites,
+            queues: Default::default(),
+        });
+    }
+
+    /// When the next held datagram is due (WAN emulation).
+    pub fn next_due(&self) -> Option<std::time::Instant> {
+        let w = self.wan.as_ref()?;
+        w.queues.iter().filter_map(|q| q.front().map(|e| e.0)).min()
+    }
+
+    /// Sends the held datagrams that are due (WAN emulation).
+    pub fn flush_due(&mut self) {
+        let Some(w) = &mut self.wan else { return };
+        let now = std::time::Instant::now();
+        for (i, class) in [(0, Class::Priority), (1, Class::Normal)] {
+            while w.queues[i].front().is_some_and(|e| e.0 <= now) {
+                let (_, to, d) = w.queues[i].pop_front().expect("non-empty");
+                let sock = match class {
+                    Class::Priority => &self.priority,
+                    Class::Normal => &self.normal,
+                };
+                match sock.send_to(&d, to) {
+                    Ok(n) => {
+                        self.counters.sent[i].fetch_add(1, Relaxed);
+                        self.counters.sent_bytes[i].fetch_add(n as u64, Relaxed);
+                    }
+                    Err(_) => {
+                        self.counters.send_failed.fetch_add(1, Relaxed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The counters (shared: readable while the node runs).
+    pub fn counters(&self) -> Arc<Counters> {
+        self.counters.clone()
+    }
+
+    /// Sends `msg` to node `dst` from the socket of the message's class.
+    pub fn send(&mut self, dst: Id, msg: &Msg) {
+        let class = msg.class();
+        let Some(&(pa, na)) = self.addrs.get(&dst) else {
+            self.counters.send_failed.fetch_add(1, Relaxed);
+            return;
+        };
+        match wire::encode_into(msg, &mut self.out) {
+            Ok(_) => {}
+            Err(WireError::TooLarge { .. }) | Err(_) => {
+                self.counters.send_too_large.fetch_add(1, Relaxed);
+                return;
+            }
+        }
+        let mut copies = 1;
+        if let Some((f, rng)) = &mut self.faults {
+            if rng.unit() < f.loss {
+                self.counters.shim_dropped.fetch_add(1, Relaxed);
+                return;
+            }
+            if rng.unit() < f.duplicate {
+                self.counters.shim_duplicated.fetch_add(1, Relaxed);
+                copies = 2;
+            }
+        }
+        let (sock, to) = match class {
+            Class::Priority => (&self.priority, pa),
+            Class::Normal => (&self.normal, na),
+        };
+        let to = match (self.v6[idx(class)], to) {
+            (true, SocketAddr::V4(v4)) => {
+                SocketAddr::V6(SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0))
+            }
+            _ => to,
+        };
+        if let Some(w) = &mut self.wan {
+            if w.sites.get(&dst).copied().unwrap_or(w.my_site) != w.my_site {
+                let delay = match class {
+                    Class::Priority => w.delay.priority,
+                    Class::Normal => w.delay.normal,
+                };
+                let at = std::time::Instant::now() + delay;
+                for _ in 0..copies {
+                    w.queues[idx(class)].push_back((at, to, self.out.clone()));
+                }
+                return;
+            }
+        }
+        for _ in 0..copies {
+            match sock.send_to(&self.out, to) {
+                Ok(n) => {
+                    self.counters.sent[idx(class)].fetch_add(1, Relaxed);
+                    self.counters.sent_bytes[idx(class)].fetch_add(n as u64, Relaxed);
+                }
+                Err(_) => {
+                    self.counters.send_failed.fetch_add(1, Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Receives one datagram from the socket of `class`; `None` when there
+    /// is none waiting.
+    pub fn recv(&mut self, class: Class) -> Option<Received> {
+        let sock = match class {
+            Class::Priority => &self.priority,
+            Class::Normal => &self.normal,
+        };
+        let r = if self.inspect_tos {
+            recv_with_tos(sock, &mut self.buf)
+        } else {
+            sock.recv_from(&mut self.buf).map(|(n, a)| (n, a, None))
+        };
+        let (len, from, tos) = match r {
+            Ok(x) => x,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(_) => {
+                // E.g. a pending ICMP error: count it and keep draining.
+                self.counters.recv_failed.fetch_add(1, Relaxed);
+                return Some(Received::Dropped);
+            }
+        };
+        let Some(&src) = self.peers.get(&canonical(from)) else {
+            self.counters.dropped_stranger.fetch_add(1, Relaxed);
+            return Some(Received::Dropped);
+        };
+        let msg = match wire::decode(&self.buf[..len]) {
+            Ok(m) => m,
+            Err(WireError::Version { .. }) | Err(WireError::Empty) => {
+                self.counters.dropped_version.fetch_add(1, Relaxed);
+                return Some(Received::Dropped);
+            }
+            Err(_) => {
+                self.counters.dropped_malformed.fetch_add(1, Relaxed);
+                return Some(Received::Dropped);
+            }
+        };
+        let mc = msg.class();
+        if mc != class {
+            self.counters.dropped_wrong_socket.fetch_add(1, Relaxed);
+            return Some(Received::Dropped);
+        }
+        self.counters.received[idx(mc)].fetch_add(1, Relaxed);
+        self.counters.received_bytes[idx(mc)].fetch_add(len as u64, Relaxed);
+        if let Some(tos) = tos {
+            let want = match mc {
+                Class::Priority => self.marks.priority,
+                Class::Normal => self.marks.normal,
+            };
+            self.counters.tos_checked[idx(mc)].fetch_add(1, Relaxed);
+            if tos != want {
+                self.counters.tos_mismatch[idx(mc)].fetch_add(1, Relaxed);
+            }
+            *self
+                .counters
+                .tos_by_message
+                .lock()
+                .expect("counter lock")
+                .entry(msg.name())
+                .or_default()
+                .entry(tos)
+                .or_default() += 1;
+        }
+        Some(Received::Msg(src, msg))
+    }
+}
+
+/// `recvmsg` with the TOS byte (IPv4 `IP_TOS`) or traffic class (IPv6
+/// `IPV6_TCLASS`) of the datagram, when the socket was asked for it.
+pub fn recv_with_tos(
+    sock: &impl AsRawFd,
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr, Option<u8>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
+    let mut iov = [io::IoSliceMut::new(buf)];
+    let mut cmsg = nix::cmsg_space!(libc_int, libc_int);
+    let r = recvmsg::<SockaddrStorage>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::empty(),
+    )
+    .map_err(io::Error::from)?;
+    let mut tos = None;
+    for c in r.cmsgs().map_err(io::Error::from)? {
+        match c {
+            ControlMessageOwned::Ipv4Tos(t) => tos = Some(t),
+            ControlMessageOwned::Ipv6TClass(t) => tos = Some(t as u8),
+            _ => {}
+        }
+    }
+    let addr = r
+        .address
+        .and_then(|a: SockaddrStorage| {
+            if let Some(v4) = a.as_sockaddr_in() {
+                Some(SocketAddr::V4((*v4).into()))
+            } else {
+                a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
+            }
+        })
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no source address"))?;
+    Ok((r.bytes, addr, tos))
+}
+
+#[allow(non_camel_case_types)]
+type libc_int = i32;

@@ -1,0 +1,483 @@
+//! Workloads over an in-process cluster: the demo (all four algorithms,
+//! history checked for linearizability) and the closed-loop benchmark.
+
+use crate::client::{Client, ClientError};
+use crate::cluster::{prefix_of, LocalCluster, LocalSpec};
+use crate::history::{Recorder, Verdict};
+use crate::net::{CounterSnapshot, Rng};
+use crate::runtime::RuntimeError;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vivace_spec::{Algorithm, Bytes, Command};
+
+/// One finished operation of a workload.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    /// Algorithm of the object.
+    pub algorithm: Algorithm,
+    /// `read`, `write` or `execute`.
+    pub op: &'static str,
+    /// Latency.
+    pub latency: Duration,
+    /// `ok`, `aborted` or `error`.
+    pub outcome: &'static str,
+}
+
+/// Latency percentiles, in microseconds.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Percentiles {
+    /// Operations measured.
+    pub count: usize,
+    /// Median.
+    pub p50_us: u64,
+    /// 90th percentile.
+    pub p90_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+    /// Maximum.
+    pub max_us: u64,
+}
+
+impl Percentiles {
+    /// Percentiles of `lat` (any order).
+    pub fn of(lat: &[Duration]) -> Percentiles {
+        if lat.is_empty() {
+            return Percentiles::default();
+        }
+        let mut v: Vec<u64> = lat.iter().map(|d| d.as_micros() as u64).collect();
+        v.sort_unstable();
+        let at = |q: f64| v[(((v.len() as f64) * q).ceil() as usize).clamp(1, v.len()) - 1];
+        Percentiles {
+            count: v.len(),
+            p50_us: at(0.5),
+            p90_us: at(0.9),
+            p99_us: at(0.99),
+            p999_us: at(0.999),
+            max_us: *v.last().expect("non-empty"),
+        }
+    }
+}
+
+/// Datagrams and bytes of one class.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ClassTraffic {
+    /// Datagrams sent.
+    pub datagrams: u64,
+    /// UDP payload bytes sent.
+    pub bytes: u64,
+}
+
+/// Traffic of a run, per class, over every node.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Traffic {
+    /// Priority class (DSCP EF).
+    pub priority: ClassTraffic,
+    /// Normal class.
+    pub normal: ClassTraffic,
+    /// Received datagrams dropped (strangers, bad version, malformed).
+    pub dropped: u64,
+    /// Datagrams the sockets refused to send.
+    pub send_failed: u64,
+}
+
+impl Traffic {
+    /// From summed counters.
+    pub fn from(c: &CounterSnapshot) -> Traffic {
+        Traffic {
+            priority: ClassTraffic {
+                datagrams: c.sent_priority,
+                bytes: c.sent_bytes_priority,
+            },
+            normal: ClassTraffic {
+                datagrams: c.sent_normal,
+                bytes: c.sent_bytes_normal,
+            },
+            dropped: c.dropped_received(),
+            send_failed: c.send_failed + c.send_too_large,
+        }
+    }
+}
+
+/// Latencies of one algorithm and operation.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpStats {
+    /// Algorithm name.
+    pub algorithm: &'static str,
+    /// Operation.
+    pub op: &'static str,
+    /// Completed with a result.
+    pub ok: usize,
+    /// Aborted (RMW ⊥).
+    pub aborted: usize,
+    /// Other errors (timeouts, no quorum).
+    pub errors: usize,
+    /// Latency of the completed ones.
+    pub latency: Percentiles,
+}
+
+/// Groups samples by algorithm and operation.
+pub fn op_stats(samples: &[Sample]) -> Vec<OpStats> {
+    let mut groups: BTreeMap<(Algorithm, &'static str), Vec<&Sample>> = BTreeMap::new();
+    for s in samples {
+        groups.entry((s.algorithm, s.op)).or_default().push(s);
+    }
+    groups
+        .into_iter()
+        .map(|((a, op), v)| {
+            let lat: Vec<Duration> = v
+                .iter()
+                .filter(|s| s.outcome == "ok")
+                .map(|s| s.latency)
+                .collect();
+            OpStats {
+                algorithm: a.name(),
+                op,
+                ok: lat.len(),
+                aborted: v.iter().filter(|s| s.outcome == "aborted").count(),
+                errors: v.iter().filter(|s| s.outcome == "error").count(),
+                latency: Percentiles::of(&lat),
+            }
+        })
+        .collect()
+}
+
+/// Runs one random operation of a mixed workload on `client`.
+fn mixed_op(
+    client: &mut Client,
+    rng: &mut Rng,
+    algorithm: Algorithm,
+    keys: usize,
+    read_percent: u64,
+    value: &mut dyn FnMut() -> Bytes,
+) -> Sample {
+    let key = format!("{}k{}", prefix_of(algorithm), rng.next_u64() % keys as u64);
+    let start = Instant::now();
+    let (op, r): (&'static str, Result<(), ClientError>) = if algorithm.is_rmw() {
+        let cmd = if rng.next_u64() % 100 < 70 {
+            Command::Increment
+        } else {
+            let from = (rng.next_u64() % 6).to_string();
+            let to = (rng.next_u64() % 6).to_string();
+            Command::Cas {
+                from: from.into(),
+                to: to.into(),
+            }
+        };
+        ("execute", client.execute(key, cmd).map(|_| ()))
+    } else if rng.next_u64() % 100 < read_percent {
+        ("read", client.read(key).map(|_| ()))
+    } else {
+        ("write", client.write(key, value()))
+    };
+    Sample {
+        algorithm,
+        op,
+        latency: start.elapsed(),
+        outcome: match r {
+            Ok(()) => "ok",
+            Err(ClientError::Aborted { .. }) => "aborted",
+            Err(_) => "error",
+        },
+    }
+}
+
+/// A unique value of `size` bytes (at least the unique prefix).
+fn unique_value(client: usize, n: u64, size: usize) -> Bytes {
+    let mut s = format!("c{client}-{n}-");
+    while s.len() < size {
+        s.push('x');
+    }
+    Bytes::from(s)
+}
+
+/// A mixed concurrent workload: each client runs `ops_per_client`
+/// operations, each on a random algorithm of `algorithms` and a random key
+/// of its container (RW: reads and writes of unique values; RMW: increments
+/// and compare-and-swaps), recording the history.
+#[derive(Clone, Debug)]
+pub struct MixedConfig {
+    /// Concurrent clients (client actors `0..clients` of the cluster).
+    pub clients: usize,
+    /// Operations per client.
+    pub ops_per_client: usize,
+    /// Keys per RW container.
+    pub keys: usize,
+    /// Keys per RMW container. RMW operations that abort in their write
+    /// phase have an unknown outcome, and each multiplies the checker's work
+    /// on its key: RMW load is spread over more keys.
+    pub rmw_keys: usize,
+    /// Size of written values.
+    pub value_size: usize,
+    /// Percentage of reads among RW operations.
+    pub read_percent: u64,
+    /// Algorithms (containers of [`LocalSpec::figure5`]) to use.
+    pub algorithms: Vec<Algorithm>,
+    /// Deadline of each operation.
+    pub timeout: Duration,
+    /// Seed of the workload.
+    pub seed: u64,
+}
+
+impl Default for MixedConfig {
+    fn default() -> Self {
+        MixedConfig {
+            clients: 4,
+            ops_per_client: 250,
+            keys: 4,
+            rmw_keys: 16,
+            value_size: 100,
+            read_percent: 50,
+            algorithms: Algorithm::ALL.to_vec(),
+            timeout: Duration::from_secs(5),
+            seed: 1,
+        }
+    }
+}
+
+/// What a mixed run produced.
+pub struct MixedRun {
+    /// Every operation.
+    pub samples: Vec<Sample>,
+    /// The recorded history.
+    pub recorder: Recorder,
+    /// Counters of the clients.
+    pub client_counters: CounterSnapshot,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Something to do to the cluster once this many operations completed.
+pub type Hook = (usize, Box<dyn FnOnce(&mut LocalCluster)>);
+
+/// Runs a [`MixedConfig`] workload; each hook runs (in order) once its
+/// number of operations completed, while the clients keep going.
+pub fn run_mixed(
+    cluster: &mut LocalCluster,
+    cfg: &MixedConfig,
+    hooks: Vec<Hook>,
+) -> Result<MixedRun, ClientError> {
+    let recorder = Recorder::new();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut threads = Vec::new();
+    for i in 0..cfg.clients {
+        let mut c = cluster.client(i)?;
+        c.record(recorder.clone());
+        c.set_timeout(cfg.timeout);
+        let cfg = cfg.clone();
+        let progress = progress.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut rng = Rng::new(cfg.seed.wrapping_mul(1000) + i as u64);
+            let mut n = 0u64;
+            let mut samples = Vec::new();
+            for _ in 0..cfg.ops_per_client {
+                let a = cfg.algorithms[(rng.next_u64() % cfg.algorithms.len() as u64) as usize];
+                let mut value = || {
+                    n += 1;
+                    unique_value(i, n, cfg.value_size)
+                };
+                let keys = if a.is_rmw() { cfg.rmw_keys } else { cfg.keys };
+                samples.push(mixed_op(
+                    &mut c,
+                    &mut rng,
+                    a,
+                    keys,
+                    cfg.read_percent,
+                    &mut value,
+                ));
+                progress.fetch_add(1, Ordering::Relaxed);
+            }
+            (samples, c.counters())
+        }));
+    }
+    for (at, hook) in hooks {
+        while progress.load(Ordering::Relaxed) < at && !threads.iter().all(|t| t.is_finished()) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        hook(cluster);
+    }
+    let mut samples = Vec::new();
+    let mut client_counters = CounterSnapshot::default();
+    for t in threads {
+        let (s, c) = t.join().expect("client thread");
+        samples.extend(s);
+        client_counters.add(&c);
+    }
+    Ok(MixedRun {
+        samples,
+        recorder,
+        client_counters,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// What the demo measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct DemoSummary {
+    /// The checker's verdict on the recorded history.
+    pub verdict: Verdict,
+    /// Operations run.
+    pub operations: usize,
+    /// Wall time of the workload.
+    pub seconds: f64,
+    /// Time the checker took.
+    pub check_seconds: f64,
+    /// Latency per algorithm and operation.
+    pub latency: Vec<OpStats>,
+    /// Datagrams and bytes per class (servers and clients).
+    pub traffic: Traffic,
+    /// The history, in the checker's JSON-lines format.
+    #[serde(skip)]
+    pub history: String,
+    /// Where the history was written (set by the caller).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_file: Option<String>,
+}
+
+/// Starts a Figure-5 cluster with one container per algorithm, runs the
+/// mixed workload, and checks the history.
+pub fn demo(cfg: &MixedConfig) -> Result<DemoSummary, ClientError> {
+    demo_with(cfg, crate::runtime::RuntimeOptions::default())
+}
+
+/// [`demo`] with runtime options for every node (e.g. an emulated WAN).
+pub fn demo_with(
+    cfg: &MixedConfig,
+    options: crate::runtime::RuntimeOptions,
+) -> Result<DemoSummary, ClientError> {
+    let mut spec = LocalSpec::figure5(cfg.clients);
+    spec.options = options;
+    let mut cluster = LocalCluster::start(&spec)?;
+    let run = run_mixed(&mut cluster, cfg, Vec::new())?;
+    let mut counters = run.client_counters.clone();
+    counters.add(&cluster.total_server_counters());
+    drop(cluster);
+    let history = run.recorder.to_jsonl();
+    let t = Instant::now();
+    let verdict = crate::history::check_jsonl(&history, Duration::from_secs(30));
+    Ok(DemoSummary {
+        verdict,
+        operations: run.samples.len(),
+        seconds: run.seconds,
+        check_seconds: t.elapsed().as_secs_f64(),
+        latency: op_stats(&run.samples),
+        traffic: Traffic::from(&counters),
+        history,
+        history_file: None,
+    })
+}
+
+/// Benchmark parameters.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchConfig {
+    /// Concurrent closed-loop clients.
+    pub clients: usize,
+    /// Algorithm of the container.
+    pub algorithm: &'static str,
+    /// Percentage of reads (RW algorithms; RMW runs executes).
+    pub read_percent: u64,
+    /// Size of written values.
+    pub value_size: usize,
+    /// Number of keys.
+    pub keys: usize,
+    /// Measured duration.
+    pub duration_s: f64,
+}
+
+/// What the benchmark measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchResult {
+    /// Parameters.
+    pub config: BenchConfig,
+    /// Completed operations per second.
+    pub throughput_ops_s: f64,
+    /// Operations completed.
+    pub completed: usize,
+    /// Latency of every completed operation.
+    pub latency: Percentiles,
+    /// Latency per operation.
+    pub per_op: Vec<OpStats>,
+    /// Aborted RMW operations / RMW operations.
+    pub abort_rate: f64,
+    /// Operations that failed otherwise.
+    pub errors: usize,
+    /// Datagrams and bytes per class (servers and clients).
+    pub traffic: Traffic,
+}
+
+/// Closed loop: `clients` threads each run one operation after another on
+/// a Figure-5 cluster for the duration.
+pub fn bench(cfg: &BenchConfig, algorithm: Algorithm) -> Result<BenchResult, RuntimeError> {
+    let mut spec = LocalSpec::figure5(cfg.clients);
+    spec.containers = vec![(prefix_of(algorithm).to_string(), algorithm)];
+    let mut cluster = LocalCluster::start(&spec)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for i in 0..cfg.clients {
+        let mut c = cluster.client(i).map_err(|e| match e {
+            ClientError::Runtime(r) => r,
+            other => RuntimeError::NotRunnable(other.to_string()),
+        })?;
+        c.set_timeout(Duration::from_secs(2));
+        let cfg = cfg.clone();
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut rng = Rng::new(7 + i as u64);
+            let mut n = 0u64;
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let mut value = || {
+                    n += 1;
+                    unique_value(i, n, cfg.value_size)
+                };
+                samples.push(mixed_op(
+                    &mut c,
+                    &mut rng,
+                    algorithm,
+                    cfg.keys,
+                    cfg.read_percent,
+                    &mut value,
+                ));
+            }
+            (samples, c.counters())
+        }));
+    }
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(cfg.duration_s));
+    stop.store(true, Ordering::Relaxed);
+    let mut samples = Vec::new();
+    let mut counters = CounterSnapshot::default();
+    for t in threads {
+        let (s, c) = t.join().expect("client thread");
+        samples.extend(s);
+        counters.add(&c);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    counters.add(&cluster.total_server_counters());
+    let ok: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.outcome == "ok")
+        .map(|s| s.latency)
+        .collect();
+    let rmw = samples.iter().filter(|s| s.op == "execute").count();
+    let aborted = samples.iter().filter(|s| s.outcome == "aborted").count();
+    Ok(BenchResult {
+        config: cfg.clone(),
+        throughput_ops_s: ok.len() as f64 / elapsed,
+        completed: ok.len(),
+        latency: Percentiles::of(&ok),
+        per_op: op_stats(&samples),
+        abort_rate: if rmw == 0 {
+            0.0
+        } else {
+            aborted as f64 / rmw as f64
+        },
+        errors: samples.iter().filter(|s| s.outcome == "error").count(),
+        traffic: Traffic::from(&counters),
+    })
+}

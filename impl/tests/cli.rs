@@ -1,0 +1,124 @@
+//! The `vivace` binary end to end: five `vivace serve` processes on
+//! loopback from a TOML file, then `put`, `get` and `exec` through the CLI,
+//! their history checked; and `vivace demo --json`.
+
+use std::net::UdpSocket;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vivace");
+
+struct Servers(Vec<Child>);
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn vivace(args: &[&str]) -> (bool, String, String) {
+    let o = Command::new(BIN).args(args).output().expect("runs vivace");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        String::from_utf8_lossy(&o.stderr).trim().to_string(),
+    )
+}
+
+#[test]
+fn serve_and_cli_clients() {
+    let dir = std::env::temp_dir().join(format!("vivace-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut toml = String::from("sites = [\"A\", \"B\"]\n");
+    for (i, site) in [(1, "A"), (2, "B"), (3, "B"), (4, "A"), (5, "A")] {
+        toml += &format!(
+            "[[nodes]]\nname = \"n{i}\"\nid = {i}\nsite = \"{site}\"\npriority = \"127.0.0.1:{}\"\nnormal = \"127.0.0.1:{}\"\n",
+            free_port(),
+            free_port()
+        );
+    }
+    for (i, id) in [(1, 64), (2, 65)] {
+        toml += &format!(
+            "[[clients]]\nname = \"c{i}\"\nid = {id}\nsite = \"A\"\npriority = \"127.0.0.1:{}\"\nnormal = \"127.0.0.1:{}\"\n",
+            free_port(),
+            free_port()
+        );
+    }
+    for (prefix, a) in [
+        ("abd/", "abd"),
+        ("rw/", "vivace_rw"),
+        ("lan/", "lan_rmw"),
+        ("rmw/", "vivace_rmw"),
+    ] {
+        toml += &format!(
+            "[[containers]]\nprefix = \"{prefix}\"\nalgorithm = \"{a}\"\nreplicas = [\"n1\", \"n2\", \"n3\"]\nlocal_sets = {{ A = [\"n1\", \"n4\", \"n5\"] }}\n"
+        );
+    }
+    let cfg = dir.join("cluster.toml");
+    std::fs::write(&cfg, toml).unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let _servers = Servers(
+        (1..=5)
+            .map(|i| {
+                Command::new(BIN)
+                    .args(["serve", "--config", cfg, "--node", &format!("n{i}")])
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("vivace serve starts")
+            })
+            .collect(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let hist = dir.join("history.jsonl");
+    let _ = std::fs::remove_file(&hist);
+    let h = hist.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["--config", cfg, "--history", h]);
+        vivace(&a)
+    };
+    assert!(run(&["put", "rw/k", "hello"]).0);
+    assert_eq!(run(&["get", "rw/k"]).1, "hello");
+    assert!(run(&["put", "abd/k", "x", "--client", "c2"]).0);
+    assert_eq!(run(&["get", "abd/k"]).1, "x");
+    assert_eq!(run(&["exec", "rmw/n", "increment"]).1, "1");
+    assert_eq!(
+        run(&["exec", "rmw/n", "cas", "1", "7", "--client", "c2"]).1,
+        "true"
+    );
+    assert_eq!(run(&["exec", "lan/n", "append", "ab"]).1, "ab");
+    let (ok, _, err) = run(&["get", "nowhere/k"]);
+    assert!(!ok && err.contains("no container"), "{err}");
+    let (ok, _, err) = run(&["exec", "rw/k", "increment"]);
+    assert!(!ok && err.contains("not an operation"), "{err}");
+    let text = std::fs::read_to_string(&hist).unwrap();
+    assert_eq!(text.lines().count(), 18, "{text}");
+    let verdict = vivace_impl::history::check_jsonl(&text, Duration::from_secs(10));
+    assert_eq!(verdict, vivace_impl::Verdict::Linearizable);
+    // A bad configuration names file and line.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "sites = [\"A\"]\n[[nodes]]\nname = 3\n").unwrap();
+    let (ok, _, err) = vivace(&["serve", "--config", bad.to_str().unwrap(), "--node", "n1"]);
+    assert!(!ok && err.contains("bad.toml:3"), "{err}");
+}
+
+#[test]
+fn demo_json() {
+    let (ok, out, err) = vivace(&["demo", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    assert_eq!(v["verdict"], "linearizable");
+    assert_eq!(v["operations"], 1000);
+    assert!(v["traffic"]["priority"]["datagrams"].as_u64().unwrap() > 0);
+    assert!(v["traffic"]["normal"]["bytes"].as_u64().unwrap() > 0);
+}

@@ -1,0 +1,95 @@
+//! Per algorithm: a Figure-5 cluster (5 servers), 4 concurrent clients,
+//! 1000 mixed operations; the recorded history must be linearizable.
+
+mod common;
+
+use common::{assert_linearizable, outcomes};
+use std::time::Duration;
+use vivace_impl::cluster::{prefix_of, LocalCluster, LocalSpec};
+use vivace_impl::workload::{run_mixed, MixedConfig};
+use vivace_spec::Algorithm;
+
+fn one(a: Algorithm) {
+    one_with(a, true)
+}
+
+fn one_with(a: Algorithm, writeback_skip: bool) {
+    let mut spec = LocalSpec::figure5(4);
+    spec.containers = vec![(prefix_of(a).to_string(), a)];
+    spec.writeback_skip = writeback_skip;
+    let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
+    let cfg = MixedConfig {
+        clients: 4,
+        ops_per_client: 250,
+        keys: 4,
+        rmw_keys: 16,
+        algorithms: vec![a],
+        timeout: Duration::from_secs(10),
+        seed: 42,
+        ..MixedConfig::default()
+    };
+    let run = run_mixed(&mut cluster, &cfg, Vec::new()).expect("clients start");
+    let (ok, aborted, errors) = outcomes(&run.samples);
+    assert_eq!(run.samples.len(), 1000);
+    assert_eq!(
+        run.recorder.len(),
+        2000,
+        "an invocation and a completion each"
+    );
+    println!(
+        "{}: {ok} ok, {aborted} aborted, in {:.3} s",
+        a.name(),
+        run.seconds
+    );
+    assert_eq!(errors, 0, "{}: no operation may time out", a.name());
+    if !a.is_rmw() {
+        assert_eq!(aborted, 0);
+    }
+    assert!(ok >= 500, "{}: only {ok} of 1000 completed", a.name());
+    assert_linearizable(&run, a.name());
+}
+
+#[test]
+fn abd_is_linearizable() {
+    one(Algorithm::Abd);
+}
+
+#[test]
+fn vivace_rw_is_linearizable() {
+    one(Algorithm::VivaceRw);
+}
+
+#[test]
+fn lan_rmw_is_linearizable() {
+    one(Algorithm::LanRmw);
+}
+
+#[test]
+fn vivace_rmw_is_linearizable() {
+    one(Algorithm::VivaceRmw);
+}
+
+#[test]
+fn abd_without_clock_is_linearizable() {
+    let mut spec = LocalSpec::figure5(4);
+    spec.containers = vec![("abd/".into(), Algorithm::Abd)];
+    spec.timestamps = vivace_spec::TimestampMode::QueryMajority;
+    let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
+    let cfg = MixedConfig {
+        ops_per_client: 100,
+        keys: 2,
+        rmw_keys: 8,
+        algorithms: vec![Algorithm::Abd],
+        ..MixedConfig::default()
+    };
+    let run = run_mixed(&mut cluster, &cfg, Vec::new()).expect("clients start");
+    assert_eq!(outcomes(&run.samples).2, 0);
+    assert_linearizable(&run, "abd-query-majority");
+}
+
+/// The pseudocode exactly: reads always write back (Section 3.4.1 off).
+#[test]
+fn rw_algorithms_without_writeback_skipping() {
+    one_with(Algorithm::Abd, false);
+    one_with(Algorithm::VivaceRw, false);
+}
