@@ -177,6 +177,34 @@ impl ModelConfig {
         cfg
     }
 
+    /// `small`: three servers, replica 1 in site A (also the local set of
+    /// one) and replicas 2, 3 in site B; the clients and operations of
+    /// `base`. Small enough for the tests to check exhaustively in seconds.
+    pub fn small(algorithm: Algorithm) -> ModelConfig {
+        ModelConfig {
+            name: "small".into(),
+            servers: vec![A, B, B],
+            replicas: vec![0, 1, 2],
+            local_sets: vec![(A, vec![0])],
+            ..Self::base(algorithm)
+        }
+    }
+
+    /// `tiny`: `small` with one operation per client (a write and a read,
+    /// or two executes).
+    pub fn tiny(algorithm: Algorithm) -> ModelConfig {
+        let mut cfg = Self::small(algorithm);
+        cfg.name = "tiny".into();
+        if algorithm.is_rmw() {
+            cfg.clients[0].ops.truncate(1);
+            cfg.clients[1].ops.truncate(1);
+        } else {
+            cfg.clients[0].ops.truncate(1);
+            cfg.clients[1].ops = vec![Op::Read];
+        }
+        cfg
+    }
+
     /// The configuration Stateright's linearizable-register example checks
     /// by default: clock-free ABD, 3 servers, 2 clients that each write then
     /// read, unordered non-duplicating network.
@@ -199,6 +227,8 @@ impl ModelConfig {
             "lossy" => Self::lossy(algorithm),
             "cross-site" => Self::cross_site(algorithm),
             "stateright-default" if algorithm == Algorithm::Abd => Self::stateright_default(),
+            "small" => Self::small(algorithm),
+            "tiny" => Self::tiny(algorithm),
             _ => return None,
         })
     }

@@ -243,19 +243,32 @@ impl VivaceModel {
     /// counted, and W-REMOTE acknowledgements for a finished propagation.
     /// Delivering them would be a step that changes nothing but the network,
     /// so removing them keeps every reachable actor state and history.
+    /// Likewise a parked R-DATA / OR-DATA whose client has left that phase:
+    /// all it can still do is send such a dead reply.
     fn collect_dead(&self, state: &mut State) {
+        let live_reply = |nodes: &[Hashed<NodeState>], dst: Id, src: Id, req: vivace_spec::ReqId| match &*nodes[usize::from(dst)] {
+            NodeState::Client(c) => c.current.as_ref().is_some_and(|cur| req == cur.req && !cur.votes.from.contains(src)),
+            _ => true,
+        };
         let nodes = &state.nodes;
         state.net.retain(|env| match &*nodes[usize::from(env.dst)] {
-            NodeState::Client(c) => match &c.current {
-                Some(cur) => env.msg.req() == cur.req && !cur.votes.from.contains(env.src),
-                None => false,
-            },
+            NodeState::Client(_) => live_reply(nodes, env.dst, env.src, env.msg.req()),
             NodeState::Server(s) => match env.msg {
                 Msg::AckWRemote { req } => s.local_buf.values().any(|p| p.req == req && !p.acks.from.contains(env.src)),
                 _ => true,
             },
             NodeState::Clock(_) => true,
         });
+        for i in 0..self.cfg.servers.len() {
+            let NodeState::Server(s) = &*state.nodes[i] else { continue };
+            let me = Id::from(i);
+            if s.parked.iter().all(|p| live_reply(&state.nodes, p.from, me, p.req)) {
+                continue;
+            }
+            let mut s = s.clone();
+            s.parked.retain(|p| live_reply(&state.nodes, p.from, me, p.req));
+            state.nodes[i] = Hashed::new(NodeState::Server(s));
+        }
     }
 
     /// Whether every client finished all its operations.

@@ -26,7 +26,7 @@ fn w(v: &str) -> Op {
 /// A writer that writes twice and a reader that reads twice: the shape that
 /// exposes a new-old inversion when a read does not write back.
 fn writer_and_reader(algorithm: Algorithm, name: &str, mutation: Mutation) -> ModelConfig {
-    let mut cfg = ModelConfig::base(algorithm);
+    let mut cfg = ModelConfig::small(algorithm);
     cfg.name = name.into();
     cfg.mutation = mutation;
     cfg.clients = vec![
@@ -67,21 +67,21 @@ pub fn all() -> Vec<Mutant> {
             name: "r-data-lower-ts",
             why: "R-DATA answers at once, even with a timestamp lower than requested (Algorithm 1: \
                   'wait until ts[key] >= ts'). A read returns a value older than one already written.",
-            config: || mutated(ModelConfig::base(Algorithm::VivaceRw), "base", Mutation::RDataLowerTs),
+            config: || mutated(ModelConfig::small(Algorithm::VivaceRw), "small", Mutation::RDataLowerTs),
             refuted_by: LINEARIZABLE,
         },
         Mutant {
             name: "w-ts-keeps-old-value",
             why: "W-TS adopts the new timestamp but keeps the old value instead of ⊥ (Algorithm 1: \
                   'else val[key] <- ⊥'). R-DATA then serves the old value under the new timestamp.",
-            config: || mutated(ModelConfig::base(Algorithm::VivaceRw), "base", Mutation::WTsKeepsOldValue),
+            config: || mutated(ModelConfig::small(Algorithm::VivaceRw), "small", Mutation::WTsKeepsOldValue),
             refuted_by: LINEARIZABLE,
         },
         Mutant {
             name: "ow-ts-keeps-old-value",
             why: "OW-TS adopts the new ordering timestamp but keeps the old value (Algorithm 3). \
                   OR-DATA then serves the old state under the new timestamp: a lost update.",
-            config: || mutated(ModelConfig::base(Algorithm::VivaceRmw), "base", Mutation::WTsKeepsOldValue),
+            config: || mutated(ModelConfig::small(Algorithm::VivaceRmw), "small", Mutation::WTsKeepsOldValue),
             refuted_by: LINEARIZABLE,
         },
         Mutant {
@@ -117,7 +117,7 @@ pub fn all() -> Vec<Mutant> {
             why: "W-REMOTE stores its value although its timestamp is lower than ts[key] \
                   (Algorithm 1: only 'if ts = ts[key]', else buffer if higher). A late propagation \
                   overwrites a newer value.",
-            config: || mutated(ModelConfig::base(Algorithm::VivaceRw), "base", Mutation::WRemoteStoresLower),
+            config: || mutated(ModelConfig::small(Algorithm::VivaceRw), "small", Mutation::WRemoteStoresLower),
             refuted_by: LINEARIZABLE,
         },
         Mutant {
@@ -127,7 +127,7 @@ pub fn all() -> Vec<Mutant> {
                   strict inequality is what stops two operations whose timestamps collide (here: \
                   unsynchronized clocks that read equal, one timestamp node id) from both passing.",
             config: || {
-                let mut cfg = mutated(ModelConfig::base(Algorithm::VivaceRmw), "colliding-timestamps", Mutation::OrTsAcceptsEqual);
+                let mut cfg = mutated(ModelConfig::tiny(Algorithm::VivaceRmw), "colliding-timestamps", Mutation::OrTsAcceptsEqual);
                 cfg.clock = ClockMode::PerClient;
                 cfg.shared_ts_node = true;
                 cfg
@@ -139,7 +139,7 @@ pub fn all() -> Vec<Mutant> {
             why: "The second client's clock lags by 2: a write invoked after another completed can \
                   take a lower timestamp and be lost (Section 2 assumes synchronized clocks).",
             config: || {
-                let mut cfg = ModelConfig::base(Algorithm::VivaceRw);
+                let mut cfg = ModelConfig::small(Algorithm::VivaceRw);
                 cfg.name = "lagging-clock".into();
                 cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), 2)]);
                 cfg

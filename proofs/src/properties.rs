@@ -142,7 +142,11 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     }
     if vivace {
         p.push(Property::sometimes(DATA_LOCAL, data_from_local_site));
-        p.push(Property::sometimes(VALUE_ONLY_LOCAL, completes_with_value_only_local));
+        // Reachable only if some local replica is not a replica (a replica
+        // in the local set stores the value as it acknowledges W-LOCAL).
+        if cfg.local_sets.iter().any(|(_, l)| l.iter().any(|i| !cfg.replicas.contains(i))) {
+            p.push(Property::sometimes(VALUE_ONLY_LOCAL, completes_with_value_only_local));
+        }
         if cfg.clients.iter().any(|c| c.site != cfg.clients[0].site) {
             p.push(Property::sometimes(DATA_REMOTE, data_from_remote_site));
         }
