@@ -7,7 +7,10 @@ use std::sync::Arc;
 use vivace_spec::client::Client;
 use vivace_spec::clock::{Clock, ClockMode};
 use vivace_spec::replica::Server;
-use vivace_spec::{Algorithm, Bytes, Command, Deployment, Directory, Id, Key, Mutation, Node, Op, Options, Site, TimestampMode};
+use vivace_spec::{
+    Algorithm, Bytes, Command, Deployment, Directory, Id, Key, Mutation, Node, Op, Options, Site,
+    TimestampMode,
+};
 
 /// Site A: the clients' site in the paper's Figure 5.
 pub const A: Site = 0;
@@ -121,13 +124,25 @@ impl ModelConfig {
     pub fn base(algorithm: Algorithm) -> ModelConfig {
         let clients = if algorithm.is_rmw() {
             vec![
-                ClientSpec { site: A, ops: vec![append("a"), append("a")] },
-                ClientSpec { site: A, ops: vec![append("b"), append("b")] },
+                ClientSpec {
+                    site: A,
+                    ops: vec![append("a"), append("a")],
+                },
+                ClientSpec {
+                    site: A,
+                    ops: vec![append("b"), append("b")],
+                },
             ]
         } else {
             vec![
-                ClientSpec { site: A, ops: vec![write("a"), Op::Read] },
-                ClientSpec { site: A, ops: vec![write("b"), Op::Read] },
+                ClientSpec {
+                    site: A,
+                    ops: vec![write("a"), Op::Read],
+                },
+                ClientSpec {
+                    site: A,
+                    ops: vec![write("b"), Op::Read],
+                },
             ]
         };
         ModelConfig {
@@ -152,14 +167,21 @@ impl ModelConfig {
 
     /// `crash`: `base` where any one server may crash.
     pub fn crash(algorithm: Algorithm) -> ModelConfig {
-        ModelConfig { name: "crash".into(), max_crashes: 1, ..Self::base(algorithm) }
+        ModelConfig {
+            name: "crash".into(),
+            max_crashes: 1,
+            ..Self::base(algorithm)
+        }
     }
 
     /// `lossy`: `base` on a lossy network with retransmission.
     pub fn lossy(algorithm: Algorithm) -> ModelConfig {
         let mut cfg = Self::base(algorithm);
         cfg.name = "lossy".into();
-        cfg.network = Network::Lossy { drops: 1, spurious: 1 };
+        cfg.network = Network::Lossy {
+            drops: 1,
+            spurious: 1,
+        };
         cfg.options.retransmit = true;
         cfg
     }
@@ -260,8 +282,15 @@ impl ModelConfig {
             options: self.options.clone(),
             mutation: self.mutation,
         });
-        let mut actors: Vec<Node> =
-            self.servers.iter().map(|_| Node::Server(Server { deployment: deployment.clone() })).collect();
+        let mut actors: Vec<Node> = self
+            .servers
+            .iter()
+            .map(|_| {
+                Node::Server(Server {
+                    deployment: deployment.clone(),
+                })
+            })
+            .collect();
         for (j, c) in self.clients.iter().enumerate() {
             let id = Id::from(self.servers.len() + j);
             let script = c.ops.iter().map(|op| (key(), op.clone())).collect();
@@ -271,7 +300,9 @@ impl ModelConfig {
             }
             actors.push(Node::Client(client));
         }
-        actors.push(Node::Clock(Clock { mode: self.clock.clone() }));
+        actors.push(Node::Clock(Clock {
+            mode: self.clock.clone(),
+        }));
         (deployment, actors)
     }
 }

@@ -36,7 +36,13 @@ pub struct HistOp {
 impl HistOp {
     /// An operation just invoked.
     pub fn invoked(op: Op, after: Vec<u8>) -> HistOp {
-        HistOp { op, after, ret: None, data_local: false, value_only_local: false }
+        HistOp {
+            op,
+            after,
+            ret: None,
+            data_local: false,
+            value_only_local: false,
+        }
     }
 
     /// May be left out of a linearization: pending, or aborted (⊥).
@@ -101,7 +107,9 @@ pub fn is_linearizable<S: SequentialSpec>(init: S, ops: &[Vec<HistOp>]) -> bool 
             continue;
         }
         for c in 0..n {
-            let Some(op) = ops[c].get(idx[c]) else { continue };
+            let Some(op) = ops[c].get(idx[c]) else {
+                continue;
+            };
             let mut next_idx = idx.clone();
             next_idx[c] += 1;
             // Left out: it never took effect.
@@ -110,7 +118,11 @@ pub fn is_linearizable<S: SequentialSpec>(init: S, ops: &[Vec<HistOp>]) -> bool 
             }
             // Linearized next: everything that completed before it was
             // invoked must already be decided.
-            let ready = op.after.iter().enumerate().all(|(d, &k)| d == c || idx[d] >= k as usize);
+            let ready = op
+                .after
+                .iter()
+                .enumerate()
+                .all(|(d, &k)| d == c || idx[d] >= k as usize);
             if !ready {
                 continue;
             }
@@ -129,7 +141,13 @@ mod tests {
     use vivace_spec::{Bytes, Command};
 
     fn op(op: Op, after: &[u8], ret: Option<Ret>) -> HistOp {
-        HistOp { op, after: after.to_vec(), ret, data_local: false, value_only_local: false }
+        HistOp {
+            op,
+            after: after.to_vec(),
+            ret,
+            data_local: false,
+            value_only_local: false,
+        }
     }
     fn w(s: &str) -> Op {
         Op::Write(Bytes::from(s))
@@ -148,24 +166,55 @@ mod tests {
         // (client 0 ops, client 1 ops, linearizable?)
         let rows: Vec<(Vec<HistOp>, Vec<HistOp>, bool)> = vec![
             // concurrent write and read: the read may see either value
-            (vec![op(w("a"), &[0, 0], ok.clone())], vec![op(Op::Read, &[0, 0], r("a"))], true),
-            (vec![op(w("a"), &[0, 0], ok.clone())], vec![op(Op::Read, &[0, 0], r(""))], true),
+            (
+                vec![op(w("a"), &[0, 0], ok.clone())],
+                vec![op(Op::Read, &[0, 0], r("a"))],
+                true,
+            ),
+            (
+                vec![op(w("a"), &[0, 0], ok.clone())],
+                vec![op(Op::Read, &[0, 0], r(""))],
+                true,
+            ),
             // read invoked after the write completed must see it
-            (vec![op(w("a"), &[0, 0], ok.clone())], vec![op(Op::Read, &[1, 0], r(""))], false),
+            (
+                vec![op(w("a"), &[0, 0], ok.clone())],
+                vec![op(Op::Read, &[1, 0], r(""))],
+                false,
+            ),
             // a pending write may or may not have taken effect
-            (vec![op(w("a"), &[0, 0], None)], vec![op(Op::Read, &[0, 0], r("a"))], true),
-            (vec![op(w("a"), &[0, 0], None)], vec![op(Op::Read, &[0, 0], r(""))], true),
+            (
+                vec![op(w("a"), &[0, 0], None)],
+                vec![op(Op::Read, &[0, 0], r("a"))],
+                true,
+            ),
+            (
+                vec![op(w("a"), &[0, 0], None)],
+                vec![op(Op::Read, &[0, 0], r(""))],
+                true,
+            ),
             // a value nobody wrote
-            (vec![op(w("a"), &[0, 0], ok.clone())], vec![op(Op::Read, &[0, 0], r("b"))], false),
+            (
+                vec![op(w("a"), &[0, 0], ok.clone())],
+                vec![op(Op::Read, &[0, 0], r("b"))],
+                false,
+            ),
             // new-old inversion: 1 reads b then a, after b's writer finished writing a then b
             (
-                vec![op(w("a"), &[0, 0], ok.clone()), op(w("b"), &[1, 0], ok.clone())],
+                vec![
+                    op(w("a"), &[0, 0], ok.clone()),
+                    op(w("b"), &[1, 0], ok.clone()),
+                ],
                 vec![op(Op::Read, &[0, 0], r("b")), op(Op::Read, &[0, 1], r("a"))],
                 false,
             ),
         ];
         for (i, (a, b, expected)) in rows.into_iter().enumerate() {
-            assert_eq!(is_linearizable(Register::default(), &[a, b]), expected, "row {i}");
+            assert_eq!(
+                is_linearizable(Register::default(), &[a, b]),
+                expected,
+                "row {i}"
+            );
         }
     }
 
@@ -175,17 +224,41 @@ mod tests {
         // (client 0, client 1, linearizable?)
         let rows: Vec<(Vec<HistOp>, Vec<HistOp>, bool)> = vec![
             // two increments both returning 1: a lost update
-            (vec![op(INC, &[0, 0], inc("1"))], vec![op(INC, &[0, 0], inc("1"))], false),
-            (vec![op(INC, &[0, 0], inc("1"))], vec![op(INC, &[0, 0], inc("2"))], true),
+            (
+                vec![op(INC, &[0, 0], inc("1"))],
+                vec![op(INC, &[0, 0], inc("1"))],
+                false,
+            ),
+            (
+                vec![op(INC, &[0, 0], inc("1"))],
+                vec![op(INC, &[0, 0], inc("2"))],
+                true,
+            ),
             // an aborted increment that took effect
-            (vec![op(INC, &[0, 0], ab.clone())], vec![op(INC, &[1, 0], inc("2"))], true),
+            (
+                vec![op(INC, &[0, 0], ab.clone())],
+                vec![op(INC, &[1, 0], inc("2"))],
+                true,
+            ),
             // ... or did not
-            (vec![op(INC, &[0, 0], ab.clone())], vec![op(INC, &[1, 0], inc("1"))], true),
+            (
+                vec![op(INC, &[0, 0], ab.clone())],
+                vec![op(INC, &[1, 0], inc("1"))],
+                true,
+            ),
             // but a completed increment cannot be undone
-            (vec![op(INC, &[0, 0], inc("1"))], vec![op(INC, &[1, 0], inc("1"))], false),
+            (
+                vec![op(INC, &[0, 0], inc("1"))],
+                vec![op(INC, &[1, 0], inc("1"))],
+                false,
+            ),
         ];
         for (i, (a, b, expected)) in rows.into_iter().enumerate() {
-            assert_eq!(is_linearizable(RmwObject::default(), &[a, b]), expected, "row {i}");
+            assert_eq!(
+                is_linearizable(RmwObject::default(), &[a, b]),
+                expected,
+                "row {i}"
+            );
         }
     }
 }

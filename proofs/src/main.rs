@@ -2,12 +2,12 @@
 //! or explore a model in Stateright's Explorer.
 
 use clap::{Parser, Subcommand};
-use std::process::ExitCode;
 use stateright::Model;
+use std::process::ExitCode;
 use vivace_proofs::config::ModelConfig;
 use vivace_proofs::model::VivaceModel;
 use vivace_proofs::mutants;
-use vivace_proofs::run::{check, render, Report, RunOptions, Search};
+use vivace_proofs::run::{check, render, Report, RunOptions};
 use vivace_spec::Algorithm;
 
 #[derive(Parser)]
@@ -62,7 +62,9 @@ enum Cmd {
 }
 
 fn algorithm(name: &str) -> Result<Algorithm, String> {
-    Algorithm::from_name(name).ok_or_else(|| format!("unknown algorithm {name:?}: expected abd, vivace_rw, lan_rmw or vivace_rmw"))
+    Algorithm::from_name(name).ok_or_else(|| {
+        format!("unknown algorithm {name:?}: expected abd, vivace_rw, lan_rmw or vivace_rmw")
+    })
 }
 
 fn emit(r: &Report, json: bool) {
@@ -86,7 +88,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<bool, String> {
     match cli.cmd {
-        Cmd::Check { algorithm: alg, all, config, json, threads, isolate } => {
+        Cmd::Check {
+            algorithm: alg,
+            all,
+            config,
+            json,
+            threads,
+            isolate,
+        } => {
             let algs: Vec<Algorithm> = match (&alg, all) {
                 (Some(a), false) => vec![algorithm(a)?],
                 (None, true) => Algorithm::ALL.to_vec(),
@@ -94,29 +103,50 @@ fn run(cli: Cli) -> Result<bool, String> {
             };
             let names: Vec<String> = match &config {
                 Some(c) => vec![c.clone()],
-                None => ModelConfig::OF_RECORD.iter().map(|s| s.to_string()).collect(),
+                None => ModelConfig::OF_RECORD
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
             };
             let mut jobs = Vec::new();
             for a in &algs {
                 for n in &names {
-                    let cfg = ModelConfig::named(*a, n).ok_or_else(|| format!("no configuration {n:?} for {}", a.name()))?;
+                    let cfg = ModelConfig::named(*a, n)
+                        .ok_or_else(|| format!("no configuration {n:?} for {}", a.name()))?;
                     jobs.push(cfg);
                 }
             }
             let mut ok = true;
-            let opts = RunOptions { threads: threads.unwrap_or(RunOptions::default().threads), ..Default::default() };
+            let opts = RunOptions {
+                threads: threads.unwrap_or(RunOptions::default().threads),
+                ..Default::default()
+            };
             if isolate && jobs.len() > 1 {
                 // One process per configuration: its peak memory is its own.
                 let exe = std::env::current_exe().map_err(|e| e.to_string())?;
                 for cfg in jobs {
                     let mut cmd = std::process::Command::new(&exe);
-                    cmd.args(["check", cfg.algorithm.name(), "--config", &cfg.name, "--json", "--isolate", "false"]);
+                    cmd.args([
+                        "check",
+                        cfg.algorithm.name(),
+                        "--config",
+                        &cfg.name,
+                        "--json",
+                        "--isolate",
+                        "false",
+                    ]);
                     cmd.args(["--threads", &opts.threads.to_string()]);
-                    let out = cmd.stderr(std::process::Stdio::inherit()).output().map_err(|e| e.to_string())?;
+                    let out = cmd
+                        .stderr(std::process::Stdio::inherit())
+                        .output()
+                        .map_err(|e| e.to_string())?;
                     let line = String::from_utf8_lossy(&out.stdout);
-                    let r: serde_json::Value = serde_json::from_str(line.trim()).map_err(|e| format!("child output: {e}: {line}"))?;
+                    let r: serde_json::Value = serde_json::from_str(line.trim())
+                        .map_err(|e| format!("child output: {e}: {line}"))?;
                     let proves = r["exhaustive"] == true
-                        && r["properties"].as_object().is_some_and(|p| p.values().all(|v| v == "holds" || v == "reached"));
+                        && r["properties"]
+                            .as_object()
+                            .is_some_and(|p| p.values().all(|v| v == "holds" || v == "reached"));
                     ok &= proves;
                     if json {
                         println!("{}", line.trim());
@@ -142,7 +172,11 @@ fn run(cli: Cli) -> Result<bool, String> {
                     continue;
                 }
                 any = true;
-                let opts = RunOptions { search: Search::Bfs, stop_at_violation: true, ..Default::default() };
+                let opts = RunOptions {
+                    search: m.search,
+                    stop_at_violation: true,
+                    ..Default::default()
+                };
                 let mut r = check((m.config)(), opts);
                 r.name = m.name.to_string();
                 r.expected = Some("violated".into());
@@ -158,8 +192,13 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(ok)
         }
-        Cmd::Explore { algorithm: a, config, port } => {
-            let cfg = ModelConfig::named(algorithm(&a)?, &config).ok_or_else(|| format!("no configuration {config:?}"))?;
+        Cmd::Explore {
+            algorithm: a,
+            config,
+            port,
+        } => {
+            let cfg = ModelConfig::named(algorithm(&a)?, &config)
+                .ok_or_else(|| format!("no configuration {config:?}"))?;
             let addr = format!("127.0.0.1:{port}");
             println!("Explorer for {a}/{config}: http://{addr}/");
             VivaceModel::new(cfg).checker().threads(1).serve(addr);
@@ -181,10 +220,18 @@ fn report_from_json(v: &serde_json::Value) -> Report {
         peak_mib: v["peak_mib"].as_f64(),
         properties: v["properties"]
             .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
             .unwrap_or_default(),
         witness_states: v["witness_states"].as_u64().map(|n| n as usize),
-        counterexample: v["counterexample"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect()),
+        counterexample: v["counterexample"].as_array().map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or_default().to_string())
+                .collect()
+        }),
         expected: None,
         refuted_by: None,
     }

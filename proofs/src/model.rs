@@ -12,13 +12,13 @@
 //! operations with its linearizability verdict.
 
 use crate::config::ModelConfig;
-use crate::shared::Hashed;
 use crate::linearizability::{is_linearizable, HistOp, Register, RmwObject};
+use crate::shared::Hashed;
+use stateright::actor::{Actor, Command, Out};
+use stateright::{Model, Property};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use stateright::actor::{Actor, Command, Out};
-use stateright::{Model, Property};
 use vivace_spec::{Deployment, Id, IdSet, Msg, Node, NodeState, Op, Ret, Value};
 
 /// A message in flight.
@@ -34,7 +34,14 @@ pub struct Envelope {
 
 impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}→{} {:?}", self.msg.name(), usize::from(self.src), usize::from(self.dst), self.msg)
+        write!(
+            f,
+            "{} {}→{} {:?}",
+            self.msg.name(),
+            usize::from(self.src),
+            usize::from(self.dst),
+            self.msg
+        )
     }
 }
 
@@ -100,7 +107,11 @@ impl VivaceModel {
     /// Builds the model of `cfg`.
     pub fn new(cfg: ModelConfig) -> VivaceModel {
         let (deployment, actors) = cfg.build();
-        VivaceModel { cfg, deployment, actors }
+        VivaceModel {
+            cfg,
+            deployment,
+            actors,
+        }
     }
 
     fn is_client(&self, id: Id) -> bool {
@@ -166,21 +177,29 @@ impl VivaceModel {
         }
         for env in immediate {
             let Envelope { src, dst, msg } = env.clone();
-            self.step_actor(state, dst, |a, s, o| a.on_msg(dst, s, src, msg, o), Some(&env));
+            self.step_actor(
+                state,
+                dst,
+                |a, s, o| a.on_msg(dst, s, src, msg, o),
+                Some(&env),
+            );
         }
     }
 
     /// Records invocations and returns of client `id` that the last step made.
     fn record(&self, state: &mut State, id: Id, before: &NodeState, delivered: Option<&Envelope>) {
         let c = self.client_index(id);
-        let (NodeState::Client(old), NodeState::Client(new)) = (before, &*state.nodes[usize::from(id)]) else {
+        let (NodeState::Client(old), NodeState::Client(new)) =
+            (before, &*state.nodes[usize::from(id)])
+        else {
             return;
         };
         let (old_done, new_done) = (old.done.len(), new.done.len());
         let old_req = old.current.as_ref().map(|cur| cur.req);
         let new_req = new.current.as_ref().map(|cur| cur.req);
         let invoked = (new_done > old_done || old.current.is_none()) && new.current.is_some();
-        let data = delivered.is_some_and(|e| matches!(e.msg, Msg::AckRData { .. } | Msg::AckOrData { .. }));
+        let data = delivered
+            .is_some_and(|e| matches!(e.msg, Msg::AckRData { .. } | Msg::AckOrData { .. }));
         let advanced = new_done > old_done || new_req != old_req;
         if !(invoked || new_done > old_done || (data && advanced)) {
             return;
@@ -211,7 +230,6 @@ impl VivaceModel {
         state.history = Hashed::new(h);
     }
 
-
     fn linearizable(&self, ops: &[Vec<HistOp>]) -> bool {
         if self.cfg.algorithm.is_rmw() {
             is_linearizable(RmwObject::default(), ops)
@@ -229,13 +247,15 @@ impl VivaceModel {
             _ => return false,
         };
         let replicas = &self.deployment.directory.containers[0].replicas;
-        !replicas.iter().any(|&r| match &*state.nodes[usize::from(r)] {
-            NodeState::Server(s) => s
-                .objects
-                .values()
-                .any(|o| o.val.as_ref() == Some(v) || o.remote_buf.values().any(|x| x == v)),
-            _ => false,
-        })
+        !replicas
+            .iter()
+            .any(|&r| match &*state.nodes[usize::from(r)] {
+                NodeState::Server(s) => s
+                    .objects
+                    .values()
+                    .any(|o| o.val.as_ref() == Some(v) || o.remote_buf.values().any(|x| x == v)),
+                _ => false,
+            })
     }
 
     /// Removes messages whose delivery can no longer change anything: replies
@@ -246,37 +266,55 @@ impl VivaceModel {
     /// Likewise a parked R-DATA / OR-DATA whose client has left that phase:
     /// all it can still do is send such a dead reply.
     fn collect_dead(&self, state: &mut State) {
-        let live_reply = |nodes: &[Hashed<NodeState>], dst: Id, src: Id, req: vivace_spec::ReqId| match &*nodes[usize::from(dst)] {
-            NodeState::Client(c) => c.current.as_ref().is_some_and(|cur| req == cur.req && !cur.votes.from.contains(src)),
-            _ => true,
-        };
+        let live_reply =
+            |nodes: &[Hashed<NodeState>], dst: Id, src: Id, req: vivace_spec::ReqId| match &*nodes
+                [usize::from(dst)]
+            {
+                NodeState::Client(c) => c
+                    .current
+                    .as_ref()
+                    .is_some_and(|cur| req == cur.req && !cur.votes.from.contains(src)),
+                _ => true,
+            };
         let nodes = &state.nodes;
         state.net.retain(|env| match &*nodes[usize::from(env.dst)] {
             NodeState::Client(_) => live_reply(nodes, env.dst, env.src, env.msg.req()),
             NodeState::Server(s) => match env.msg {
-                Msg::AckWRemote { req } => s.local_buf.values().any(|p| p.req == req && !p.acks.from.contains(env.src)),
+                Msg::AckWRemote { req } => s
+                    .local_buf
+                    .values()
+                    .any(|p| p.req == req && !p.acks.from.contains(env.src)),
                 _ => true,
             },
             NodeState::Clock(_) => true,
         });
         for i in 0..self.cfg.servers.len() {
-            let NodeState::Server(s) = &*state.nodes[i] else { continue };
+            let NodeState::Server(s) = &*state.nodes[i] else {
+                continue;
+            };
             let me = Id::from(i);
-            if s.parked.iter().all(|p| live_reply(&state.nodes, p.from, me, p.req)) {
+            if s.parked
+                .iter()
+                .all(|p| live_reply(&state.nodes, p.from, me, p.req))
+            {
                 continue;
             }
             let mut s = s.clone();
-            s.parked.retain(|p| live_reply(&state.nodes, p.from, me, p.req));
+            s.parked
+                .retain(|p| live_reply(&state.nodes, p.from, me, p.req));
             state.nodes[i] = Hashed::new(NodeState::Server(s));
         }
     }
 
     /// Whether every client finished all its operations.
     pub fn all_finished(&self, state: &State) -> bool {
-        self.actors.iter().zip(&state.nodes).all(|(a, s)| match (a, &**s) {
-            (Node::Client(c), NodeState::Client(s)) => c.finished(s),
-            _ => true,
-        })
+        self.actors
+            .iter()
+            .zip(&state.nodes)
+            .all(|(a, s)| match (a, &**s) {
+                (Node::Client(c), NodeState::Client(s)) => c.finished(s),
+                _ => true,
+            })
     }
 }
 
@@ -292,13 +330,21 @@ impl Model for VivaceModel {
             crashed: IdSet::EMPTY,
             drops_left: self.cfg.network.max_drops(),
             spurious_left: self.cfg.network.max_spurious(),
-            history: Hashed::new(History { ops: vec![Vec::new(); self.cfg.clients.len()], violated: false }),
-            groups: self.cfg.symmetry.then(|| Arc::new(crate::symmetry::Groups(self.cfg.symmetric_groups()))),
+            history: Hashed::new(History {
+                ops: vec![Vec::new(); self.cfg.clients.len()],
+                violated: false,
+            }),
+            groups: self
+                .cfg
+                .symmetry
+                .then(|| Arc::new(crate::symmetry::Groups(self.cfg.symmetric_groups()))),
         };
         let mut outs = Vec::new();
         for (i, a) in self.actors.iter().enumerate() {
             let mut out = Out::new();
-            state.nodes.push(Hashed::new(a.on_start(Id::from(i), &None, &mut out)));
+            state
+                .nodes
+                .push(Hashed::new(a.on_start(Id::from(i), &None, &mut out)));
             outs.push(out);
         }
         for (i, out) in outs.into_iter().enumerate() {
@@ -353,7 +399,12 @@ impl Model for VivaceModel {
                 let at = state.net.binary_search(&env).ok()?;
                 state.net.remove(at);
                 let Envelope { src, dst, msg } = env.clone();
-                self.step_actor(&mut state, dst, |a, s, o| a.on_msg(dst, s, src, msg, o), Some(&env));
+                self.step_actor(
+                    &mut state,
+                    dst,
+                    |a, s, o| a.on_msg(dst, s, src, msg, o),
+                    Some(&env),
+                );
             }
             Action::Drop(env) => {
                 let at = state.net.binary_search(&env).ok()?;
@@ -365,7 +416,12 @@ impl Model for VivaceModel {
                     state.spurious_left -= 1;
                 }
                 disarm(&mut state.timers, id);
-                self.step_actor(&mut state, id, |a, s, o| a.on_timeout(id, s, &vivace_spec::Timer::Retransmit, o), None);
+                self.step_actor(
+                    &mut state,
+                    id,
+                    |a, s, o| a.on_timeout(id, s, &vivace_spec::Timer::Retransmit, o),
+                    None,
+                );
             }
             Action::Crash(id) => {
                 state.crashed.insert(id);
@@ -404,8 +460,9 @@ impl VivaceModel {
     ///
     /// Applies only where no crash, loss or timer can happen any more (they
     /// can remove messages or depend on what is in flight), on a reliable
-    /// network without retransmission, and for the algorithms as written (a
-    /// mutation can break the commutations below). The deliveries taken:
+    /// network without retransmission, and for the algorithms as written or
+    /// mutated elsewhere than in the handlers below
+    /// ([`reduction_sound_with`]). The deliveries taken:
     /// - W-LOCAL, W-REMOTE and ACK-W-REMOTE to a server: each touches only
     ///   its own entry of `local_buf`, or `val`/`remote_buf` in a way that
     ///   commutes with every other handler of that replica (W-TS and OW-TS
@@ -425,7 +482,7 @@ impl VivaceModel {
     fn ample<'a>(&self, state: &'a State) -> Option<&'a Envelope> {
         let cfg = &self.cfg;
         if !cfg.partial_order
-            || cfg.mutation != vivace_spec::Mutation::None
+            || !reduction_sound_with(cfg.mutation)
             || cfg.network != crate::config::Network::Unordered
             || cfg.options.retransmit
             || state.crashed.len() < cfg.max_crashes
@@ -433,30 +490,58 @@ impl VivaceModel {
         {
             return None;
         }
-        state.net.iter().find(|env| match &*state.nodes[usize::from(env.dst)] {
-            NodeState::Server(_) => match env.msg {
-                Msg::WLocal { .. } | Msg::WRemote { .. } => true,
-                Msg::AckWRemote { .. } => state.net.len() > 1,
-                _ => false,
-            },
-            NodeState::Client(c) => {
-                let Some(cur) = &c.current else { return false };
-                if state.net.len() < 2 || !env.msg.is_reply() || env.msg.req() != cur.req {
-                    return false;
+        state
+            .net
+            .iter()
+            .find(|env| match &*state.nodes[usize::from(env.dst)] {
+                NodeState::Server(_) => match env.msg {
+                    Msg::WLocal { .. } | Msg::WRemote { .. } => true,
+                    Msg::AckWRemote { .. } => state.net.len() > 1,
+                    _ => false,
+                },
+                NodeState::Client(c) => {
+                    let Some(cur) = &c.current else { return false };
+                    if state.net.len() < 2 || !env.msg.is_reply() || env.msg.req() != cur.req {
+                        return false;
+                    }
+                    let Node::Client(actor) = &self.actors[usize::from(env.dst)] else {
+                        return false;
+                    };
+                    let mut after = c.clone();
+                    let mut sends = Vec::new();
+                    actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
+                    sends.is_empty()
+                        && after.done.len() == c.done.len()
+                        && after.current.as_ref().map(|x| x.req) == Some(cur.req)
                 }
-                let Node::Client(actor) = &self.actors[usize::from(env.dst)] else { return false };
-                let mut after = c.clone();
-                let mut sends = Vec::new();
-                actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
-                sends.is_empty() && after.done.len() == c.done.len() && after.current.as_ref().map(|x| x.req) == Some(cur.req)
-            }
-            NodeState::Clock(_) => false,
-        })
+                NodeState::Clock(_) => false,
+            })
+    }
+}
+
+/// Whether the commutations `VivaceModel::ample` relies on hold with this
+/// mutation: they concern the server handlers of W-LOCAL, W-REMOTE, W-TS,
+/// OW-TS and parked reads, and the order-independence of a phase's votes.
+/// Mutations of those handlers break them; mutations of the client's
+/// decisions or of the clock do not.
+pub fn reduction_sound_with(m: vivace_spec::Mutation) -> bool {
+    use vivace_spec::Mutation::*;
+    match m {
+        None
+        | ReadSkipsWriteBack
+        | SkipWriteBackC1Only
+        | WriteBackPhase1Ts
+        | OrTsAcceptsEqual
+        | WTsBeforeLocalMajority => true,
+        RDataLowerTs | WTsKeepsOldValue | WRemoteStoresLower => false,
     }
 }
 
 fn completed_counts(h: &History) -> Vec<u8> {
-    h.ops.iter().map(|ops| ops.iter().filter(|o| o.ret.is_some()).count() as u8).collect()
+    h.ops
+        .iter()
+        .map(|ops| ops.iter().filter(|o| o.ret.is_some()).count() as u8)
+        .collect()
 }
 
 /// Nothing is in flight to or from `id`: a timeout longer than any message
@@ -477,8 +562,14 @@ impl VivaceModel {
             && state.timers.iter().all(|id| {
                 let mut cow = Cow::Borrowed(&*state.nodes[usize::from(id)]);
                 let mut out = Out::new();
-                self.actors[usize::from(id)].on_timeout(id, &mut cow, &vivace_spec::Timer::Retransmit, &mut out);
-                !out.into_iter().any(|c| matches!(c, Command::Send(dst, _) if !state.crashed.contains(dst)))
+                self.actors[usize::from(id)].on_timeout(
+                    id,
+                    &mut cow,
+                    &vivace_spec::Timer::Retransmit,
+                    &mut out,
+                );
+                !out.into_iter()
+                    .any(|c| matches!(c, Command::Send(dst, _) if !state.crashed.contains(dst)))
             })
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::config::{ClientSpec, ModelConfig, Network, A};
 use crate::properties::{DURABLE, LINEARIZABLE};
+use crate::run::Search;
 use vivace_spec::clock::ClockMode;
 use vivace_spec::{Algorithm, Bytes, Id, Mutation, Op};
 
@@ -17,6 +18,9 @@ pub struct Mutant {
     pub config: fn() -> ModelConfig,
     /// The property that must be violated.
     pub refuted_by: &'static str,
+    /// Search order: breadth first gives the shortest counterexample;
+    /// depth first where breadth first needs too much memory.
+    pub search: Search,
 }
 
 fn w(v: &str) -> Op {
@@ -30,8 +34,14 @@ fn writer_and_reader(algorithm: Algorithm, name: &str, mutation: Mutation) -> Mo
     cfg.name = name.into();
     cfg.mutation = mutation;
     cfg.clients = vec![
-        ClientSpec { site: A, ops: vec![w("a"), w("b")] },
-        ClientSpec { site: A, ops: vec![Op::Read, Op::Read] },
+        ClientSpec {
+            site: A,
+            ops: vec![w("a"), w("b")],
+        },
+        ClientSpec {
+            site: A,
+            ops: vec![Op::Read, Op::Read],
+        },
     ];
     cfg
 }
@@ -62,6 +72,7 @@ pub fn all() -> Vec<Mutant> {
                 mutated(cfg, "lossy-crash", Mutation::WTsBeforeLocalMajority)
             },
             refuted_by: DURABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "r-data-lower-ts",
@@ -69,6 +80,7 @@ pub fn all() -> Vec<Mutant> {
                   'wait until ts[key] >= ts'). A read returns a value older than one already written.",
             config: || mutated(ModelConfig::small(Algorithm::VivaceRw), "small", Mutation::RDataLowerTs),
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "w-ts-keeps-old-value",
@@ -76,13 +88,15 @@ pub fn all() -> Vec<Mutant> {
                   'else val[key] <- ⊥'). R-DATA then serves the old value under the new timestamp.",
             config: || mutated(ModelConfig::small(Algorithm::VivaceRw), "small", Mutation::WTsKeepsOldValue),
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "ow-ts-keeps-old-value",
             why: "OW-TS adopts the new ordering timestamp but keeps the old value (Algorithm 3). \
                   OR-DATA then serves the old state under the new timestamp: a lost update.",
-            config: || mutated(ModelConfig::small(Algorithm::VivaceRmw), "small", Mutation::WTsKeepsOldValue),
+            config: || mutated(ModelConfig::tiny(Algorithm::VivaceRmw), "tiny", Mutation::WTsKeepsOldValue),
             refuted_by: LINEARIZABLE,
+            search: Search::Dfs,
         },
         Mutant {
             name: "abd-read-skips-write-back",
@@ -90,12 +104,14 @@ pub fn all() -> Vec<Mutant> {
                   phase is needed to provide linearizability'). New-old inversion.",
             config: || writer_and_reader(Algorithm::Abd, "writer-reader", Mutation::ReadSkipsWriteBack),
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "read-skips-write-back",
             why: "An Algorithm 1 read returns without its W-TS write-back phase. New-old inversion.",
             config: || writer_and_reader(Algorithm::VivaceRw, "writer-reader", Mutation::ReadSkipsWriteBack),
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "skip-write-back-c1-only",
@@ -104,6 +120,7 @@ pub fn all() -> Vec<Mutant> {
                   timestamps are together'). The data can be newer than mts.",
             config: || writer_and_reader(Algorithm::VivaceRw, "writer-reader", Mutation::SkipWriteBackC1Only),
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "write-back-phase1-ts",
@@ -111,6 +128,7 @@ pub fn all() -> Vec<Mutant> {
                   returns (Algorithm 1: 'sendwait(*W-TS, key, data[0].ts)').",
             config: || writer_and_reader(Algorithm::VivaceRw, "writer-reader", Mutation::WriteBackPhase1Ts),
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "w-remote-stores-lower",
@@ -119,6 +137,7 @@ pub fn all() -> Vec<Mutant> {
                   overwrites a newer value.",
             config: || mutated(ModelConfig::small(Algorithm::VivaceRw), "small", Mutation::WRemoteStoresLower),
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "or-ts-accepts-equal",
@@ -133,6 +152,7 @@ pub fn all() -> Vec<Mutant> {
                 cfg
             },
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
         Mutant {
             name: "clock-goes-backwards",
@@ -145,6 +165,7 @@ pub fn all() -> Vec<Mutant> {
                 cfg
             },
             refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
         },
     ]
 }
@@ -159,7 +180,10 @@ pub fn controls() -> Vec<ModelConfig> {
         if matches!(cfg.clock, ClockMode::Lagging(_)) {
             continue; // the clock itself is the bug
         }
-        if !seen.iter().any(|s| s.name == cfg.name && s.algorithm == cfg.algorithm) {
+        if !seen
+            .iter()
+            .any(|s| s.name == cfg.name && s.algorithm == cfg.algorithm)
+        {
             seen.push(cfg);
         }
     }

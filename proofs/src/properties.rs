@@ -27,7 +27,15 @@ pub const ALL_FINISHED: &str = "every client finished";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
 /// Every `sometimes` property name.
-pub const SOMETIMES_NAMES: [&str; 7] = [RMW_ABORTS, READ_SEES_CONCURRENT_WRITE, DATA_LOCAL, VALUE_ONLY_LOCAL, DATA_REMOTE, ALL_FINISHED, ALL_FINISHED_CRASH];
+pub const SOMETIMES_NAMES: [&str; 7] = [
+    RMW_ABORTS,
+    READ_SEES_CONCURRENT_WRITE,
+    DATA_LOCAL,
+    VALUE_ONLY_LOCAL,
+    DATA_REMOTE,
+    ALL_FINISHED,
+    ALL_FINISHED_CRASH,
+];
 /// Name of the durability property.
 pub const DURABLE: &str = "durable";
 
@@ -43,7 +51,11 @@ fn progress(m: &VivaceModel, s: &State) -> bool {
 }
 
 fn ops(s: &State) -> impl Iterator<Item = (usize, usize, &HistOp)> {
-    s.history.ops.iter().enumerate().flat_map(|(c, v)| v.iter().enumerate().map(move |(i, o)| (c, i, o)))
+    s.history
+        .ops
+        .iter()
+        .enumerate()
+        .flat_map(|(c, v)| v.iter().enumerate().map(move |(i, o)| (c, i, o)))
 }
 
 /// Operation `(c, i)` completed before operation `(d, j)` was invoked.
@@ -58,13 +70,21 @@ fn precedes(s: &State, (c, i): (usize, usize), (d, j): (usize, usize)) -> bool {
 /// site disaster destroys.
 fn durable(m: &VivaceModel, s: &State) -> bool {
     let live = |i: usize| !s.crashed.contains(Id::from(i));
-    let servers = || s.nodes.iter().enumerate().filter(|(i, _)| live(*i)).filter_map(|(_, n)| match &**n {
-        NodeState::Server(x) => Some(x),
-        _ => None,
-    });
+    let servers = || {
+        s.nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| live(*i))
+            .filter_map(|(_, n)| match &**n {
+                NodeState::Server(x) => Some(x),
+                _ => None,
+            })
+    };
     let replicas = &m.cfg.replicas;
     replicas.iter().filter(|&&r| live(r)).all(|&r| {
-        let NodeState::Server(srv) = &*s.nodes[r] else { return true };
+        let NodeState::Server(srv) = &*s.nodes[r] else {
+            return true;
+        };
         srv.objects.iter().all(|(key, o)| {
             if o.val.is_some() {
                 return true;
@@ -72,13 +92,20 @@ fn durable(m: &VivaceModel, s: &State) -> bool {
             let t = o.ts;
             let held = servers().any(|x| {
                 x.local_buf.contains_key(&(key.clone(), t))
-                    || x.objects.get(key).is_some_and(|y| (y.ts == t && y.val.is_some()) || y.remote_buf.contains_key(&t))
+                    || x.objects.get(key).is_some_and(|y| {
+                        (y.ts == t && y.val.is_some()) || y.remote_buf.contains_key(&t)
+                    })
             });
-            let in_flight = s.net.iter().any(|e| matches!(&e.msg, Msg::WLocal { ts, .. } | Msg::WRemote { ts, .. } if *ts == t));
-            let superseded = replicas.iter().filter(|&&q| live(q)).any(|&q| match &*s.nodes[q] {
-                NodeState::Server(y) => y.objects.get(key).is_some_and(|y| y.ts > t),
-                _ => false,
-            });
+            let in_flight = s.net.iter().any(
+                |e| matches!(&e.msg, Msg::WLocal { ts, .. } | Msg::WRemote { ts, .. } if *ts == t),
+            );
+            let superseded = replicas
+                .iter()
+                .filter(|&&q| live(q))
+                .any(|&q| match &*s.nodes[q] {
+                    NodeState::Server(y) => y.objects.get(key).is_some_and(|y| y.ts > t),
+                    _ => false,
+                });
             held || in_flight || superseded
         })
     })
@@ -87,9 +114,13 @@ fn durable(m: &VivaceModel, s: &State) -> bool {
 /// A read returned the value of a write that was concurrent with it.
 fn read_sees_concurrent_write(_: &VivaceModel, s: &State) -> bool {
     ops(s).any(|(c, i, r)| {
-        let Some(Ret::ReadOk(v)) = &r.ret else { return false };
+        let Some(Ret::ReadOk(v)) = &r.ret else {
+            return false;
+        };
         ops(s).any(|(d, j, w)| {
-            w.op == Op::Write(v.clone()) && !precedes(s, (c, i), (d, j)) && !precedes(s, (d, j), (c, i))
+            w.op == Op::Write(v.clone())
+                && !precedes(s, (c, i), (d, j))
+                && !precedes(s, (d, j), (c, i))
         })
     })
 }
@@ -101,7 +132,9 @@ fn data_from_local_site(_: &VivaceModel, s: &State) -> bool {
 
 /// A read's (or execute's) data came from a server in another site.
 fn data_from_remote_site(_: &VivaceModel, s: &State) -> bool {
-    ops(s).any(|(_, _, o)| matches!(o.ret, Some(Ret::ReadOk(_)) | Some(Ret::ExecuteOk(_))) && !o.data_local)
+    ops(s).any(|(_, _, o)| {
+        matches!(o.ret, Some(Ret::ReadOk(_)) | Some(Ret::ExecuteOk(_))) && !o.data_local
+    })
 }
 
 /// An RMW operation aborted (returned ⊥).
@@ -138,14 +171,24 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     if cfg.algorithm.is_rmw() {
         p.push(Property::sometimes(RMW_ABORTS, rmw_aborts));
     } else {
-        p.push(Property::sometimes(READ_SEES_CONCURRENT_WRITE, read_sees_concurrent_write));
+        p.push(Property::sometimes(
+            READ_SEES_CONCURRENT_WRITE,
+            read_sees_concurrent_write,
+        ));
     }
     if vivace {
         p.push(Property::sometimes(DATA_LOCAL, data_from_local_site));
         // Reachable only if some local replica is not a replica (a replica
         // in the local set stores the value as it acknowledges W-LOCAL).
-        if cfg.local_sets.iter().any(|(_, l)| l.iter().any(|i| !cfg.replicas.contains(i))) {
-            p.push(Property::sometimes(VALUE_ONLY_LOCAL, completes_with_value_only_local));
+        if cfg
+            .local_sets
+            .iter()
+            .any(|(_, l)| l.iter().any(|i| !cfg.replicas.contains(i)))
+        {
+            p.push(Property::sometimes(
+                VALUE_ONLY_LOCAL,
+                completes_with_value_only_local,
+            ));
         }
         if cfg.clients.iter().any(|c| c.site != cfg.clients[0].site) {
             p.push(Property::sometimes(DATA_REMOTE, data_from_remote_site));
@@ -153,7 +196,10 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     }
     p.push(Property::sometimes(ALL_FINISHED, all_finished));
     if cfg.max_crashes > 0 {
-        p.push(Property::sometimes(ALL_FINISHED_CRASH, all_finished_with_crash));
+        p.push(Property::sometimes(
+            ALL_FINISHED_CRASH,
+            all_finished_with_crash,
+        ));
     }
     p
 }

@@ -3,10 +3,10 @@
 
 use crate::config::ModelConfig;
 use crate::model::VivaceModel;
+use crate::properties::SOMETIMES_NAMES;
 use serde::Serialize;
 use stateright::{Checker, Expectation, HasDiscoveries, Model};
 use std::collections::{BTreeMap, BTreeSet};
-use crate::properties::SOMETIMES_NAMES;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -58,7 +58,11 @@ impl Report {
     /// Every `always` property holds and every `sometimes` was reached, and
     /// the search was exhaustive.
     pub fn proves(&self) -> bool {
-        self.exhaustive && self.properties.values().all(|v| v == "holds" || v == "reached")
+        self.exhaustive
+            && self
+                .properties
+                .values()
+                .all(|v| v == "holds" || v == "reached")
     }
     /// The property `p` was found violated.
     pub fn violated(&self, p: &str) -> bool {
@@ -104,8 +108,11 @@ impl Default for RunOptions {
 /// has an example; an example found is real whatever the search's extent).
 pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
     // The reduction is on only for the algorithms as written (see `ample`).
-    let reduced = cfg.partial_order && cfg.mutation == vivace_spec::Mutation::None;
-    let witness_cfg = (reduced && !opts.stop_at_violation).then(|| ModelConfig { partial_order: false, ..cfg.clone() });
+    let reduced = cfg.partial_order && crate::model::reduction_sound_with(cfg.mutation);
+    let witness_cfg = (reduced && !opts.stop_at_violation).then(|| ModelConfig {
+        partial_order: false,
+        ..cfg.clone()
+    });
     let mut report = check_once(cfg, opts);
     let unreached: BTreeSet<&'static str> = report
         .properties
@@ -117,7 +124,10 @@ pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
         let symmetric = wcfg.symmetry;
         let model = VivaceModel::new(wcfg);
         let start = Instant::now();
-        let mut builder = model.checker().threads(opts.threads).finish_when(HasDiscoveries::AllOf(unreached.clone()));
+        let mut builder = model
+            .checker()
+            .threads(opts.threads)
+            .finish_when(HasDiscoveries::AllOf(unreached.clone()));
         if symmetric {
             builder = builder.symmetry();
         }
@@ -212,7 +222,10 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
 }
 
 /// A counterexample as readable steps: each action, then the history at the end.
-pub fn trace(model: &VivaceModel, path: stateright::Path<crate::model::State, crate::model::Action>) -> Vec<String> {
+pub fn trace(
+    model: &VivaceModel,
+    path: stateright::Path<crate::model::State, crate::model::Action>,
+) -> Vec<String> {
     let steps = path.into_vec();
     let mut out = Vec::new();
     let mut last = None;
@@ -225,8 +238,14 @@ pub fn trace(model: &VivaceModel, path: stateright::Path<crate::model::State, cr
     if let Some(s) = last {
         for (c, ops) in s.history.ops.iter().enumerate() {
             for (i, o) in ops.iter().enumerate() {
-                let ret = o.ret.as_ref().map_or("pending".to_string(), |r| format!("{r:?}"));
-                out.push(format!("history: client {c} op {i}: {:?} -> {ret} (invoked after {:?} completed ops)", o.op, o.after));
+                let ret = o
+                    .ret
+                    .as_ref()
+                    .map_or("pending".to_string(), |r| format!("{r:?}"));
+                out.push(format!(
+                    "history: client {c} op {i}: {:?} -> {ret} (invoked after {:?} completed ops)",
+                    o.op, o.after
+                ));
             }
         }
         if s.crashed.len() > 0 {
@@ -241,11 +260,16 @@ pub fn render(r: &Report) -> String {
     let mut s = format!(
         "{}: {} ({} states, depth {}, {:.1} s{})\n",
         r.name,
-        if r.exhaustive { "exhaustive" } else { "NOT exhaustive" },
+        if r.exhaustive {
+            "exhaustive"
+        } else {
+            "NOT exhaustive"
+        },
         r.unique_states,
         r.max_depth,
         r.seconds,
-        r.peak_mib.map_or(String::new(), |m| format!(", {m:.0} MiB peak"))
+        r.peak_mib
+            .map_or(String::new(), |m| format!(", {m:.0} MiB peak"))
     );
     for (p, v) in &r.properties {
         s += &format!("    {v:>9}  {p}\n");

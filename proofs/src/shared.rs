@@ -21,13 +21,19 @@ impl<T: Hash> Hashed<T> {
     pub fn new(val: T) -> Self {
         let mut h = std::hash::DefaultHasher::new();
         val.hash(&mut h);
-        Hashed { hash: h.finish(), val: Arc::new(val) }
+        Hashed {
+            hash: h.finish(),
+            val: Arc::new(val),
+        }
     }
 }
 
 impl<T> Clone for Hashed<T> {
     fn clone(&self) -> Self {
-        Hashed { hash: self.hash, val: Arc::clone(&self.val) }
+        Hashed {
+            hash: self.hash,
+            val: Arc::clone(&self.val),
+        }
     }
 }
 

@@ -20,7 +20,11 @@ impl ModelConfig {
     /// replica set and of every local set.
     pub fn symmetric_groups(&self) -> Vec<Vec<usize>> {
         let role = |i: usize| {
-            let locals: Vec<bool> = self.local_sets.iter().map(|(_, v)| v.contains(&i)).collect();
+            let locals: Vec<bool> = self
+                .local_sets
+                .iter()
+                .map(|(_, v)| v.contains(&i))
+                .collect();
             (self.servers[i], self.replicas.contains(&i), locals)
         };
         let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -33,7 +37,6 @@ impl ModelConfig {
         groups.retain(|g| g.len() > 1);
         groups
     }
-
 }
 
 fn id(m: &[usize], x: Id) -> Id {
@@ -74,7 +77,11 @@ pub fn rename(state: &State, m: &[usize]) -> State {
     let mut net: Vec<Envelope> = state
         .net
         .iter()
-        .map(|e| Envelope { src: id(m, e.src), dst: id(m, e.dst), msg: e.msg.clone() })
+        .map(|e| Envelope {
+            src: id(m, e.src),
+            dst: id(m, e.dst),
+            msg: e.msg.clone(),
+        })
         .collect();
     net.sort();
     State {
@@ -101,18 +108,36 @@ impl Representative for State {
     /// slightly with the order threads visit states (a one-thread search is
     /// deterministic; the tests pin those counts).
     fn representative(&self) -> Self {
-        let Some(groups) = &self.groups else { return self.clone() };
+        let Some(groups) = &self.groups else {
+            return self.clone();
+        };
         let n = self.nodes.len();
         let mut m: Vec<usize> = (0..n).collect();
         let mut identity = true;
         for g in &groups.0 {
             let key = |i: usize| {
                 let id = Id::from(i);
-                let mut to: Vec<&vivace_spec::Msg> = self.net.iter().filter(|e| e.dst == id).map(|e| &e.msg).collect();
-                let mut from: Vec<&vivace_spec::Msg> = self.net.iter().filter(|e| e.src == id).map(|e| &e.msg).collect();
+                let mut to: Vec<&vivace_spec::Msg> = self
+                    .net
+                    .iter()
+                    .filter(|e| e.dst == id)
+                    .map(|e| &e.msg)
+                    .collect();
+                let mut from: Vec<&vivace_spec::Msg> = self
+                    .net
+                    .iter()
+                    .filter(|e| e.src == id)
+                    .map(|e| &e.msg)
+                    .collect();
                 to.sort();
                 from.sort();
-                (&*self.nodes[i], to, from, self.crashed.contains(id), self.timers.contains(id))
+                (
+                    &*self.nodes[i],
+                    to,
+                    from,
+                    self.crashed.contains(id),
+                    self.timers.contains(id),
+                )
             };
             let mut members: Vec<(usize, _)> = g.iter().map(|&i| (i, key(i))).collect();
             members.sort_by(|a, b| a.1.cmp(&b.1));

@@ -7,7 +7,12 @@ use vivace_proofs::run::{check, Report, RunOptions, Search};
 use vivace_spec::Algorithm;
 
 fn one_thread() -> RunOptions {
-    RunOptions { search: Search::Dfs, threads: 1, stop_at_violation: false, progress_every: None }
+    RunOptions {
+        search: Search::Dfs,
+        threads: 1,
+        stop_at_violation: false,
+        progress_every: None,
+    }
 }
 
 fn proves(cfg: ModelConfig, pinned: usize) -> Report {
@@ -29,7 +34,10 @@ fn crash(mut cfg: ModelConfig) -> ModelConfig {
 
 fn lossy(mut cfg: ModelConfig) -> ModelConfig {
     cfg.name = format!("{}-lossy", cfg.name);
-    cfg.network = Network::Lossy { drops: 1, spurious: 0 };
+    cfg.network = Network::Lossy {
+        drops: 1,
+        spurious: 0,
+    };
     cfg.options.retransmit = true;
     cfg
 }
@@ -75,13 +83,19 @@ fn a_local_set_of_one_does_not_survive_its_crash() {
     let r = check(crash(ModelConfig::tiny(Algorithm::VivaceRw)), one_thread());
     assert_eq!(r.properties["durable"], "violated");
     assert_eq!(r.properties["linearizable"], "holds");
-    assert!(r.counterexample.as_ref().is_some_and(|c| c.iter().any(|s| s.contains("crashes"))));
+    assert!(r
+        .counterexample
+        .as_ref()
+        .is_some_and(|c| c.iter().any(|s| s.contains("crashes"))));
 }
 
 /// A lossy network with retransmission: idempotent handlers.
 #[test]
 fn lossy_tiny() {
-    for (i, a) in [Algorithm::Abd, Algorithm::VivaceRw, Algorithm::LanRmw].into_iter().enumerate() {
+    for (i, a) in [Algorithm::Abd, Algorithm::VivaceRw, Algorithm::LanRmw]
+        .into_iter()
+        .enumerate()
+    {
         proves(lossy(ModelConfig::tiny(a)), PINNED_LOSSY[i]);
     }
 }

@@ -8,7 +8,15 @@ use vivace_proofs::run::{check, Report, RunOptions, Search};
 use vivace_spec::Algorithm;
 
 fn run(cfg: ModelConfig) -> Report {
-    check(cfg, RunOptions { search: Search::Dfs, threads: 1, stop_at_violation: false, progress_every: None })
+    check(
+        cfg,
+        RunOptions {
+            search: Search::Dfs,
+            threads: 1,
+            stop_at_violation: false,
+            progress_every: None,
+        },
+    )
 }
 
 fn compare(full: ModelConfig, off: fn(&mut ModelConfig), what: &str) {
@@ -17,8 +25,16 @@ fn compare(full: ModelConfig, off: fn(&mut ModelConfig), what: &str) {
     let name = format!("{}/{}", full.algorithm.name(), full.name);
     let (a, b) = (run(full), run(without));
     assert!(a.exhaustive && b.exhaustive, "{name}");
-    assert_eq!(a.properties, b.properties, "{name}: verdicts differ without {what}");
-    assert!(a.unique_states < b.unique_states, "{name}: {what} removed no state ({} vs {})", a.unique_states, b.unique_states);
+    assert_eq!(
+        a.properties, b.properties,
+        "{name}: verdicts differ without {what}"
+    );
+    assert!(
+        a.unique_states < b.unique_states,
+        "{name}: {what} removed no state ({} vs {})",
+        a.unique_states,
+        b.unique_states
+    );
 }
 
 #[test]
@@ -31,14 +47,22 @@ fn symmetry_keeps_every_verdict() {
 #[test]
 fn partial_order_reduction_keeps_every_verdict() {
     for a in [Algorithm::Abd, Algorithm::VivaceRw, Algorithm::LanRmw] {
-        compare(ModelConfig::tiny(a), |c| c.partial_order = false, "partial-order reduction");
+        compare(
+            ModelConfig::tiny(a),
+            |c| c.partial_order = false,
+            "partial-order reduction",
+        );
     }
 }
 
 #[test]
 fn collecting_dead_messages_keeps_every_verdict() {
     for a in [Algorithm::Abd, Algorithm::VivaceRw, Algorithm::LanRmw] {
-        compare(ModelConfig::tiny(a), |c| c.collect_dead_messages = false, "dead-message collection");
+        compare(
+            ModelConfig::tiny(a),
+            |c| c.collect_dead_messages = false,
+            "dead-message collection",
+        );
     }
 }
 

@@ -412,7 +412,10 @@ impl Client {
                             self.send_phase(
                                 s,
                                 cur,
-                                Phase::WTs { ts, ret: Ret::WriteOk },
+                                Phase::WTs {
+                                    ts,
+                                    ret: Ret::WriteOk,
+                                },
                                 &replicas,
                                 msg,
                                 out,
@@ -420,7 +423,14 @@ impl Client {
                         }
                         Some(result) => {
                             let msg = OwTs { req, key, ots: ts };
-                            self.send_phase(s, cur, Phase::OwTs { ots: ts, result }, &replicas, msg, out);
+                            self.send_phase(
+                                s,
+                                cur,
+                                Phase::OwTs { ots: ts, result },
+                                &replicas,
+                                msg,
+                                out,
+                            );
                         }
                     }
                 }
@@ -498,11 +508,13 @@ impl Client {
                 }
                 _ => Some(Ret::Aborted),
             },
-            (Phase::OwTs { result, .. }, AckOwTs { ok, .. }) => match cur.votes.record(src, ok, n) {
-                Tally::Waiting => None,
-                Tally::Rejected => Some(Ret::Aborted),
-                Tally::Accepted => Some(Ret::ExecuteOk(result)),
-            },
+            (Phase::OwTs { result, .. }, AckOwTs { ok, .. }) => {
+                match cur.votes.record(src, ok, n) {
+                    Tally::Waiting => None,
+                    Tally::Rejected => Some(Ret::Aborted),
+                    Tally::Accepted => Some(Ret::ExecuteOk(result)),
+                }
+            }
             // A reply of another kind than the phase expects: ignore it.
             _ => None,
         }

@@ -66,7 +66,10 @@ impl Bytes {
 
     /// The empty byte string: the initial value of every object.
     pub fn empty() -> Bytes {
-        Bytes(Repr::Inline { len: 0, buf: [0; Bytes::INLINE] })
+        Bytes(Repr::Inline {
+            len: 0,
+            buf: [0; Bytes::INLINE],
+        })
     }
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
@@ -90,7 +93,10 @@ impl From<&[u8]> for Bytes {
         if s.len() <= Bytes::INLINE {
             let mut buf = [0; Bytes::INLINE];
             buf[..s.len()].copy_from_slice(s);
-            Bytes(Repr::Inline { len: s.len() as u8, buf })
+            Bytes(Repr::Inline {
+                len: s.len() as u8,
+                buf,
+            })
         } else {
             Bytes(Repr::Shared(Arc::from(s)))
         }
@@ -251,7 +257,10 @@ mod tests {
         assert_eq!(short, Bytes::from(b"abc".to_vec()));
         assert_eq!(long, Bytes::from("x".repeat(100)));
         assert!(short < long, "order is the bytes' order");
-        assert_eq!(Bytes::from("x".repeat(Bytes::INLINE + 1)).len(), Bytes::INLINE + 1);
+        assert_eq!(
+            Bytes::from("x".repeat(Bytes::INLINE + 1)).len(),
+            Bytes::INLINE + 1
+        );
         assert!(Bytes::empty().is_empty());
     }
 }

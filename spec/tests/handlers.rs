@@ -5,7 +5,10 @@
 use std::sync::Arc;
 use vivace_spec::client::{Client, ClientState};
 use vivace_spec::replica::{Server, ServerState};
-use vivace_spec::{Algorithm, Bytes, Class, Deployment, Directory, Id, Msg, Mutation, Op, Options, Ret, TimestampMode, Ts};
+use vivace_spec::{
+    Algorithm, Bytes, Class, Deployment, Directory, Id, Msg, Mutation, Op, Options, Ret,
+    TimestampMode, Ts,
+};
 
 // Figure 5: replicas 0 (site 0), 1, 2 (site 1); local set 0, 3, 4 in site 0;
 // client 5 in site 0; clock 6.
@@ -22,7 +25,9 @@ fn deployment(algorithm: Algorithm, options: Options, mutation: Mutation) -> Arc
 }
 
 fn server(algorithm: Algorithm) -> Server {
-    Server { deployment: deployment(algorithm, Options::default(), Mutation::None) }
+    Server {
+        deployment: deployment(algorithm, Options::default(), Mutation::None),
+    }
 }
 
 fn key() -> Bytes {
@@ -45,11 +50,34 @@ fn deliver(s: &Server, st: &mut ServerState, from: usize, msg: Msg) -> Vec<(Id, 
 fn w_remote_before_w_ts_is_buffered_then_adopted() {
     let s = server(Algorithm::VivaceRw);
     let mut st = ServerState::default();
-    let out = deliver(&s, &mut st, 3, Msg::WRemote { req: 0, key: key(), ts: ts(1), val: Bytes::from("v") });
+    let out = deliver(
+        &s,
+        &mut st,
+        3,
+        Msg::WRemote {
+            req: 0,
+            key: key(),
+            ts: ts(1),
+            val: Bytes::from("v"),
+        },
+    );
     assert_eq!(out, vec![(Id::from(3), Msg::AckWRemote { req: 0 })]);
     let o = &st.objects[&key()];
-    assert_eq!((o.ts, o.remote_buf.len()), (Ts::ZERO, 1), "buffered, not adopted");
-    deliver(&s, &mut st, C, Msg::WTs { req: 1, key: key(), ts: ts(1) });
+    assert_eq!(
+        (o.ts, o.remote_buf.len()),
+        (Ts::ZERO, 1),
+        "buffered, not adopted"
+    );
+    deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::WTs {
+            req: 1,
+            key: key(),
+            ts: ts(1),
+        },
+    );
     let o = &st.objects[&key()];
     assert_eq!((o.ts, o.val.clone()), (ts(1), Some(Bytes::from("v"))));
     assert!(o.remote_buf.is_empty(), "remote_buf[x] deleted for x <= ts");
@@ -62,12 +90,47 @@ fn w_remote_before_w_ts_is_buffered_then_adopted() {
 fn r_data_waits_for_the_value_of_its_timestamp() {
     let s = server(Algorithm::VivaceRw);
     let mut st = ServerState::default();
-    deliver(&s, &mut st, C, Msg::WTs { req: 1, key: key(), ts: ts(2) });
+    deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::WTs {
+            req: 1,
+            key: key(),
+            ts: ts(2),
+        },
+    );
     assert_eq!(st.objects[&key()].val, None, "⊥ until the value arrives");
-    let out = deliver(&s, &mut st, C, Msg::RData { req: 7, key: key(), ts: ts(2) });
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::RData {
+            req: 7,
+            key: key(),
+            ts: ts(2),
+        },
+    );
     assert!(out.is_empty(), "R-DATA parks");
-    let out = deliver(&s, &mut st, 3, Msg::WRemote { req: 0, key: key(), ts: ts(2), val: Bytes::from("v") });
-    assert!(out.contains(&(Id::from(C), Msg::AckRData { req: 7, ts: ts(2), val: Bytes::from("v") })));
+    let out = deliver(
+        &s,
+        &mut st,
+        3,
+        Msg::WRemote {
+            req: 0,
+            key: key(),
+            ts: ts(2),
+            val: Bytes::from("v"),
+        },
+    );
+    assert!(out.contains(&(
+        Id::from(C),
+        Msg::AckRData {
+            req: 7,
+            ts: ts(2),
+            val: Bytes::from("v")
+        }
+    )));
     assert!(st.parked.is_empty());
 }
 
@@ -76,8 +139,26 @@ fn r_data_waits_for_the_value_of_its_timestamp() {
 fn w_ts_older_is_acknowledged_and_ignored() {
     let s = server(Algorithm::VivaceRw);
     let mut st = ServerState::default();
-    deliver(&s, &mut st, C, Msg::WTs { req: 1, key: key(), ts: ts(5) });
-    let out = deliver(&s, &mut st, C, Msg::WTs { req: 2, key: key(), ts: ts(3) });
+    deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::WTs {
+            req: 1,
+            key: key(),
+            ts: ts(5),
+        },
+    );
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::WTs {
+            req: 2,
+            key: key(),
+            ts: ts(3),
+        },
+    );
     assert_eq!(out, vec![(Id::from(C), Msg::AckWTs { req: 2 })]);
     assert_eq!(st.objects[&key()].ts, ts(5));
 }
@@ -88,8 +169,22 @@ fn w_ts_older_is_acknowledged_and_ignored() {
 fn w_local_propagates_and_prunes_local_buf_after_a_majority() {
     let s = server(Algorithm::VivaceRw);
     let mut st = ServerState::default();
-    let out = deliver(&s, &mut st, C, Msg::WLocal { req: 4, key: key(), ts: ts(1), val: Bytes::from("v") });
-    let remote: Vec<_> = out.iter().filter(|(_, m)| matches!(m, Msg::WRemote { .. })).map(|(d, _)| usize::from(*d)).collect();
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::WLocal {
+            req: 4,
+            key: key(),
+            ts: ts(1),
+            val: Bytes::from("v"),
+        },
+    );
+    let remote: Vec<_> = out
+        .iter()
+        .filter(|(_, m)| matches!(m, Msg::WRemote { .. }))
+        .map(|(d, _)| usize::from(*d))
+        .collect();
     assert_eq!(remote, vec![0, 1, 2]);
     assert!(out.contains(&(Id::from(C), Msg::AckWLocal { req: 4 })));
     assert_eq!(Msg::AckWLocal { req: 4 }.class(), Class::Priority);
@@ -109,13 +204,69 @@ fn w_local_propagates_and_prunes_local_buf_after_a_majority() {
 fn or_ts_is_strict_and_ow_ts_is_not() {
     let s = server(Algorithm::VivaceRmw);
     let mut st = ServerState::default();
-    let out = deliver(&s, &mut st, C, Msg::OrTs { req: 1, key: key(), ots: ts(4) });
-    assert_eq!(out, vec![(Id::from(C), Msg::AckOrTs { req: 1, ok: true, ts: Ts::ZERO })]);
-    let out = deliver(&s, &mut st, C, Msg::OrTs { req: 2, key: key(), ots: ts(4) });
-    assert_eq!(out, vec![(Id::from(C), Msg::AckOrTs { req: 2, ok: false, ts: Ts::ZERO })]);
-    let out = deliver(&s, &mut st, C, Msg::OwTs { req: 3, key: key(), ots: ts(4) });
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::OrTs {
+            req: 1,
+            key: key(),
+            ots: ts(4),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![(
+            Id::from(C),
+            Msg::AckOrTs {
+                req: 1,
+                ok: true,
+                ts: Ts::ZERO
+            }
+        )]
+    );
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::OrTs {
+            req: 2,
+            key: key(),
+            ots: ts(4),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![(
+            Id::from(C),
+            Msg::AckOrTs {
+                req: 2,
+                ok: false,
+                ts: Ts::ZERO
+            }
+        )]
+    );
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::OwTs {
+            req: 3,
+            key: key(),
+            ots: ts(4),
+        },
+    );
     assert_eq!(out, vec![(Id::from(C), Msg::AckOwTs { req: 3, ok: true })]);
-    let out = deliver(&s, &mut st, C, Msg::OwTs { req: 4, key: key(), ots: ts(3) });
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::OwTs {
+            req: 4,
+            key: key(),
+            ots: ts(3),
+        },
+    );
     assert_eq!(out, vec![(Id::from(C), Msg::AckOwTs { req: 4, ok: false })]);
 }
 
@@ -124,12 +275,69 @@ fn or_ts_is_strict_and_ow_ts_is_not() {
 fn or_data_answers_false_when_the_value_moved_on() {
     let s = server(Algorithm::VivaceRmw);
     let mut st = ServerState::default();
-    deliver(&s, &mut st, 3, Msg::WRemote { req: 0, key: key(), ts: ts(2), val: Bytes::from("v2") });
-    deliver(&s, &mut st, C, Msg::OwTs { req: 1, key: key(), ots: ts(2) });
-    let out = deliver(&s, &mut st, C, Msg::OrData { req: 2, key: key(), ts: ts(1) });
-    assert_eq!(out, vec![(Id::from(C), Msg::AckOrData { req: 2, ok: false, val: None })]);
-    let out = deliver(&s, &mut st, C, Msg::OrData { req: 3, key: key(), ts: ts(2) });
-    assert_eq!(out, vec![(Id::from(C), Msg::AckOrData { req: 3, ok: true, val: Some(Bytes::from("v2")) })]);
+    deliver(
+        &s,
+        &mut st,
+        3,
+        Msg::WRemote {
+            req: 0,
+            key: key(),
+            ts: ts(2),
+            val: Bytes::from("v2"),
+        },
+    );
+    deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::OwTs {
+            req: 1,
+            key: key(),
+            ots: ts(2),
+        },
+    );
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::OrData {
+            req: 2,
+            key: key(),
+            ts: ts(1),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![(
+            Id::from(C),
+            Msg::AckOrData {
+                req: 2,
+                ok: false,
+                val: None
+            }
+        )]
+    );
+    let out = deliver(
+        &s,
+        &mut st,
+        C,
+        Msg::OrData {
+            req: 3,
+            key: key(),
+            ts: ts(2),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![(
+            Id::from(C),
+            Msg::AckOrData {
+                req: 3,
+                ok: true,
+                val: Some(Bytes::from("v2"))
+            }
+        )]
+    );
 }
 
 /// Section 4.2: ABD and Algorithm 2 send everything normally; in
@@ -140,25 +348,132 @@ fn message_classes_follow_the_pseudocode_marks() {
     let v = Bytes::from("v");
     let t = ts(1);
     let rows = [
-        (Msg::AbdQuery { req: 0, key: k.clone() }, Class::Normal),
-        (Msg::AbdStore { req: 0, key: k.clone(), ts: t, val: v.clone() }, Class::Normal),
-        (Msg::Or { req: 0, key: k.clone(), ots: t }, Class::Normal),
-        (Msg::Ow { req: 0, key: k.clone(), ots: t, val: v.clone() }, Class::Normal),
-        (Msg::RTs { req: 0, key: k.clone() }, Class::Priority),
+        (
+            Msg::AbdQuery {
+                req: 0,
+                key: k.clone(),
+            },
+            Class::Normal,
+        ),
+        (
+            Msg::AbdStore {
+                req: 0,
+                key: k.clone(),
+                ts: t,
+                val: v.clone(),
+            },
+            Class::Normal,
+        ),
+        (
+            Msg::Or {
+                req: 0,
+                key: k.clone(),
+                ots: t,
+            },
+            Class::Normal,
+        ),
+        (
+            Msg::Ow {
+                req: 0,
+                key: k.clone(),
+                ots: t,
+                val: v.clone(),
+            },
+            Class::Normal,
+        ),
+        (
+            Msg::RTs {
+                req: 0,
+                key: k.clone(),
+            },
+            Class::Priority,
+        ),
         (Msg::AckRTs { req: 0, ts: t }, Class::Priority),
-        (Msg::RData { req: 0, key: k.clone(), ts: t }, Class::Priority),
-        (Msg::AckRData { req: 0, ts: t, val: v.clone() }, Class::Normal),
-        (Msg::WTs { req: 0, key: k.clone(), ts: t }, Class::Priority),
+        (
+            Msg::RData {
+                req: 0,
+                key: k.clone(),
+                ts: t,
+            },
+            Class::Priority,
+        ),
+        (
+            Msg::AckRData {
+                req: 0,
+                ts: t,
+                val: v.clone(),
+            },
+            Class::Normal,
+        ),
+        (
+            Msg::WTs {
+                req: 0,
+                key: k.clone(),
+                ts: t,
+            },
+            Class::Priority,
+        ),
         (Msg::AckWTs { req: 0 }, Class::Priority),
-        (Msg::WLocal { req: 0, key: k.clone(), ts: t, val: v.clone() }, Class::Normal),
+        (
+            Msg::WLocal {
+                req: 0,
+                key: k.clone(),
+                ts: t,
+                val: v.clone(),
+            },
+            Class::Normal,
+        ),
         (Msg::AckWLocal { req: 0 }, Class::Priority),
-        (Msg::WRemote { req: 0, key: k.clone(), ts: t, val: v.clone() }, Class::Normal),
+        (
+            Msg::WRemote {
+                req: 0,
+                key: k.clone(),
+                ts: t,
+                val: v.clone(),
+            },
+            Class::Normal,
+        ),
         (Msg::AckWRemote { req: 0 }, Class::Normal),
-        (Msg::OrTs { req: 0, key: k.clone(), ots: t }, Class::Priority),
-        (Msg::AckOrTs { req: 0, ok: true, ts: t }, Class::Priority),
-        (Msg::OrData { req: 0, key: k.clone(), ts: t }, Class::Priority),
-        (Msg::AckOrData { req: 0, ok: true, val: Some(v.clone()) }, Class::Normal),
-        (Msg::OwTs { req: 0, key: k.clone(), ots: t }, Class::Priority),
+        (
+            Msg::OrTs {
+                req: 0,
+                key: k.clone(),
+                ots: t,
+            },
+            Class::Priority,
+        ),
+        (
+            Msg::AckOrTs {
+                req: 0,
+                ok: true,
+                ts: t,
+            },
+            Class::Priority,
+        ),
+        (
+            Msg::OrData {
+                req: 0,
+                key: k.clone(),
+                ts: t,
+            },
+            Class::Priority,
+        ),
+        (
+            Msg::AckOrData {
+                req: 0,
+                ok: true,
+                val: Some(v.clone()),
+            },
+            Class::Normal,
+        ),
+        (
+            Msg::OwTs {
+                req: 0,
+                key: k.clone(),
+                ots: t,
+            },
+            Class::Priority,
+        ),
         (Msg::AckOwTs { req: 0, ok: true }, Class::Priority),
     ];
     for (m, class) in rows {
@@ -171,11 +486,18 @@ fn message_classes_follow_the_pseudocode_marks() {
 #[test]
 fn write_back_is_skipped_only_on_c1_and_c2() {
     for (replies, data_ts, skips) in [
-        ([ts(1), ts(1)], ts(1), true),  // C1 and C2
-        ([ts(1), ts(1)], ts(2), false), // C1 without C2: newer data
+        ([ts(1), ts(1)], ts(1), true),     // C1 and C2
+        ([ts(1), ts(1)], ts(2), false),    // C1 without C2: newer data
         ([ts(1), Ts::ZERO], ts(1), false), // C2 without C1
     ] {
-        let dep = deployment(Algorithm::VivaceRw, Options { writeback_skip: true, ..Options::default() }, Mutation::None);
+        let dep = deployment(
+            Algorithm::VivaceRw,
+            Options {
+                writeback_skip: true,
+                ..Options::default()
+            },
+            Mutation::None,
+        );
         let client = Client::new(dep, Id::from(C), vec![(key(), Op::Read)]);
         let mut out = Vec::new();
         let mut st: ClientState = client.on_start(&mut out);
@@ -185,10 +507,31 @@ fn write_back_is_skipped_only_on_c1_and_c2() {
         }
         let req = st.current.as_ref().unwrap().req;
         out.clear();
-        client.on_msg(&mut st, Id::from(0), Msg::AckRData { req, ts: data_ts, val: Bytes::from("v") }, &mut out);
-        assert_eq!(st.done == vec![Ret::ReadOk(Bytes::from("v"))], skips, "replies {replies:?} data {data_ts:?}");
+        client.on_msg(
+            &mut st,
+            Id::from(0),
+            Msg::AckRData {
+                req,
+                ts: data_ts,
+                val: Bytes::from("v"),
+            },
+            &mut out,
+        );
+        assert_eq!(
+            st.done == vec![Ret::ReadOk(Bytes::from("v"))],
+            skips,
+            "replies {replies:?} data {data_ts:?}"
+        );
         if !skips {
-            assert!(out.iter().all(|(_, m)| *m == Msg::WTs { req: req + 1, key: key(), ts: data_ts }), "writes back the data's ts");
+            assert!(
+                out.iter().all(|(_, m)| *m
+                    == Msg::WTs {
+                        req: req + 1,
+                        key: key(),
+                        ts: data_ts
+                    }),
+                "writes back the data's ts"
+            );
         }
     }
 }
