@@ -128,17 +128,7 @@ impl Server {
                 let o = state.objects.entry(key).or_default();
                 out.push((src, AckRTs { req, ts: o.ts }));
             }
-            RData { req, key, ts } => {
-                state.objects.entry(key.clone()).or_default();
-                state.parked.insert(Parked {
-                    from: src,
-                    req,
-                    key: key.clone(),
-                    ts,
-                    rmw: false,
-                });
-                touched = Some(key);
-            }
+            RData { req, key, ts } => touched = Some(park(state, src, req, key, ts, false)),
             WTs { req, key, ts } => {
                 let o = state.objects.entry(key.clone()).or_default();
                 if ts > o.ts {
@@ -265,17 +255,7 @@ impl Server {
                     ));
                 }
             }
-            OrData { req, key, ts } => {
-                state.objects.entry(key.clone()).or_default();
-                state.parked.insert(Parked {
-                    from: src,
-                    req,
-                    key: key.clone(),
-                    ts,
-                    rmw: true,
-                });
-                touched = Some(key);
-            }
+            OrData { req, key, ts } => touched = Some(park(state, src, req, key, ts, true)),
             OwTs { req, key, ots } => {
                 let o = state.objects.entry(key.clone()).or_default();
                 let ok = ots >= o.ots;
@@ -373,6 +353,20 @@ impl Server {
             .filter(|(_, o)| o.val.is_none())
             .map(|(k, o)| (k, o.ts))
     }
+}
+
+/// Parks an R-DATA (`rmw: false`) or OR-DATA until it can be answered;
+/// returns the key, whose parked requests the caller then serves.
+fn park(state: &mut ServerState, from: Id, req: ReqId, key: Key, ts: Ts, rmw: bool) -> Key {
+    state.objects.entry(key.clone()).or_default();
+    state.parked.insert(Parked {
+        from,
+        req,
+        key: key.clone(),
+        ts,
+        rmw,
+    });
+    key
 }
 
 /// W-TS / OW-TS with a timestamp newer than `ts[key]`: adopt it, take the

@@ -204,70 +204,44 @@ fn w_local_propagates_and_prunes_local_buf_after_a_majority() {
 fn or_ts_is_strict_and_ow_ts_is_not() {
     let s = server(Algorithm::VivaceRmw);
     let mut st = ServerState::default();
-    let out = deliver(
-        &s,
-        &mut st,
-        C,
-        Msg::OrTs {
-            req: 1,
-            key: key(),
-            ots: ts(4),
-        },
-    );
-    assert_eq!(
-        out,
-        vec![(
-            Id::from(C),
+    let or_ts = |req, t| Msg::OrTs {
+        req,
+        key: key(),
+        ots: ts(t),
+    };
+    let ow_ts = |req, t| Msg::OwTs {
+        req,
+        key: key(),
+        ots: ts(t),
+    };
+    // (request, the reply it gets), in order, on one replica
+    let rows = [
+        (
+            or_ts(1, 4),
             Msg::AckOrTs {
                 req: 1,
                 ok: true,
-                ts: Ts::ZERO
-            }
-        )]
-    );
-    let out = deliver(
-        &s,
-        &mut st,
-        C,
-        Msg::OrTs {
-            req: 2,
-            key: key(),
-            ots: ts(4),
-        },
-    );
-    assert_eq!(
-        out,
-        vec![(
-            Id::from(C),
+                ts: Ts::ZERO,
+            },
+        ),
+        (
+            or_ts(2, 4),
             Msg::AckOrTs {
                 req: 2,
                 ok: false,
-                ts: Ts::ZERO
-            }
-        )]
-    );
-    let out = deliver(
-        &s,
-        &mut st,
-        C,
-        Msg::OwTs {
-            req: 3,
-            key: key(),
-            ots: ts(4),
-        },
-    );
-    assert_eq!(out, vec![(Id::from(C), Msg::AckOwTs { req: 3, ok: true })]);
-    let out = deliver(
-        &s,
-        &mut st,
-        C,
-        Msg::OwTs {
-            req: 4,
-            key: key(),
-            ots: ts(3),
-        },
-    );
-    assert_eq!(out, vec![(Id::from(C), Msg::AckOwTs { req: 4, ok: false })]);
+                ts: Ts::ZERO,
+            },
+        ),
+        (ow_ts(3, 4), Msg::AckOwTs { req: 3, ok: true }),
+        (ow_ts(4, 3), Msg::AckOwTs { req: 4, ok: false }),
+    ];
+    for (request, reply) in rows {
+        assert_eq!(
+            deliver(&s, &mut st, C, request.clone()),
+            vec![(Id::from(C), reply)],
+            "{request:?}"
+        );
+    }
 }
 
 /// Algorithm 3, OR-DATA: the data of exactly `ts`, else status false.
