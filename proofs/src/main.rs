@@ -38,6 +38,10 @@ enum Cmd {
         /// Run each configuration in its own process, so peak memory is its own.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         isolate: bool,
+        /// With several configurations: stop one still running after this many
+        /// minutes and report it as not exhaustive (it then fails the check).
+        #[arg(long, default_value_t = 15.0)]
+        minutes: f64,
     },
     /// Check every mutant: each must be refuted.
     Mutants {
@@ -95,6 +99,7 @@ fn run(cli: Cli) -> Result<bool, String> {
             json,
             threads,
             isolate,
+            minutes,
         } => {
             let algs: Vec<Algorithm> = match (&alg, all) {
                 (Some(a), false) => vec![algorithm(a)?],
@@ -136,11 +141,49 @@ fn run(cli: Cli) -> Result<bool, String> {
                         "false",
                     ]);
                     cmd.args(["--threads", &opts.threads.to_string()]);
-                    let out = cmd
+                    let start = std::time::Instant::now();
+                    let mut child = cmd
+                        .stdout(std::process::Stdio::piped())
                         .stderr(std::process::Stdio::inherit())
-                        .output()
+                        .spawn()
                         .map_err(|e| e.to_string())?;
-                    let line = String::from_utf8_lossy(&out.stdout);
+                    // A configuration still running at the limit is stopped and
+                    // reported as not exhaustive: never as a proof.
+                    let limit = std::time::Duration::from_secs_f64(minutes * 60.0);
+                    let finished = loop {
+                        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+                            break true;
+                        }
+                        if start.elapsed() >= limit {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            break false;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    };
+                    let mut stdout = String::new();
+                    if let Some(mut o) = child.stdout.take() {
+                        use std::io::Read;
+                        o.read_to_string(&mut stdout).map_err(|e| e.to_string())?;
+                    }
+                    let line = if finished {
+                        stdout
+                    } else {
+                        let unfinished = serde_json::json!({
+                            "name": format!("{}/{}", cfg.algorithm.name(), cfg.name),
+                            "algorithm": cfg.algorithm.name(),
+                            "config": cfg.name,
+                            "exhaustive": false,
+                            "unique_states": null,
+                            "max_depth": null,
+                            "seconds": start.elapsed().as_secs_f64(),
+                            "peak_mib": null,
+                            "properties": {},
+                            "counterexample": null,
+                            "stopped": format!("still running after {minutes} minutes"),
+                        });
+                        unfinished.to_string()
+                    };
                     let r: serde_json::Value = serde_json::from_str(line.trim())
                         .map_err(|e| format!("child output: {e}: {line}"))?;
                     let proves = r["exhaustive"] == true
@@ -234,5 +277,6 @@ fn report_from_json(v: &serde_json::Value) -> Report {
         }),
         expected: None,
         refuted_by: None,
+        stopped: v["stopped"].as_str().map(str::to_string),
     }
 }

@@ -49,6 +49,9 @@ pub struct Report {
     /// For mutants: the property expected to be violated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
+    /// Why the search was stopped before it finished (`check --minutes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// For mutants: which property must fail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refuted_by: Option<String>,
@@ -217,6 +220,7 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
         counterexample,
         witness_states: None,
         expected: None,
+        stopped: None,
         refuted_by: None,
     }
 }
@@ -257,6 +261,12 @@ pub fn trace(
 
 /// A report as one human-readable block.
 pub fn render(r: &Report) -> String {
+    if let Some(why) = &r.stopped {
+        return format!(
+            "{}: NOT exhaustive: stopped, {why} ({:.0} s)\n",
+            r.name, r.seconds
+        );
+    }
     let mut s = format!(
         "{}: {} ({} states, depth {}, {:.1} s{})\n",
         r.name,
