@@ -115,7 +115,9 @@ impl Representative for State {
         let mut m: Vec<usize> = (0..n).collect();
         let mut identity = true;
         for g in &groups.0 {
-            let key = |i: usize| {
+            // The messages to and from a server, by content: computed only
+            // for servers whose states tie.
+            let msgs = |i: usize| {
                 let id = Id::from(i);
                 let mut to: Vec<&vivace_spec::Msg> = self
                     .net
@@ -132,15 +134,18 @@ impl Representative for State {
                 to.sort();
                 from.sort();
                 (
-                    &*self.nodes[i],
                     to,
                     from,
                     self.crashed.contains(id),
                     self.timers.contains(id),
                 )
             };
-            let mut members: Vec<(usize, _)> = g.iter().map(|&i| (i, key(i))).collect();
-            members.sort_by(|a, b| a.1.cmp(&b.1));
+            let mut members: Vec<(usize, ())> = g.iter().map(|&i| (i, ())).collect();
+            members.sort_by(|(a, _), (b, _)| {
+                self.nodes[*a]
+                    .cmp(&self.nodes[*b])
+                    .then_with(|| msgs(*a).cmp(&msgs(*b)))
+            });
             for (slot, (old, _)) in members.iter().enumerate() {
                 m[*old] = g[slot];
                 identity &= *old == g[slot];
