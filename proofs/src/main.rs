@@ -186,15 +186,11 @@ fn run(cli: Cli) -> Result<bool, String> {
                     };
                     let r: serde_json::Value = serde_json::from_str(line.trim())
                         .map_err(|e| format!("child output: {e}: {line}"))?;
-                    let proves = r["exhaustive"] == true
-                        && r["properties"]
-                            .as_object()
-                            .is_some_and(|p| p.values().all(|v| v == "holds" || v == "reached"));
-                    ok &= proves;
+                    let report = report_from_json(&r);
+                    ok &= report.proves();
                     if json {
                         println!("{}", line.trim());
                     } else {
-                        let report: Report = report_from_json(&r);
                         print!("{}", render(&report));
                     }
                 }
