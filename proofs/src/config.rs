@@ -101,6 +101,13 @@ pub struct ModelConfig {
     pub symmetry: bool,
     /// Partial-order reduction (see `VivaceModel::ample`).
     pub partial_order: bool,
+    /// Only this server may crash (`max_crashes` still bounds the crashes).
+    /// Set by the crash split (see `run::check`), not by hand.
+    pub crash_only: Option<usize>,
+    /// Check `max_crashes(1)` as one search per class of interchangeable
+    /// servers, in each of which only that server may crash (see
+    /// `run::check`). On in every configuration of record.
+    pub split_crashes: bool,
 }
 
 /// The key every model operation uses.
@@ -162,6 +169,8 @@ impl ModelConfig {
             collect_dead_messages: true,
             symmetry: true,
             partial_order: true,
+            crash_only: None,
+            split_crashes: true,
         }
     }
 
@@ -174,13 +183,15 @@ impl ModelConfig {
         }
     }
 
-    /// `lossy`: `base` on a lossy network with retransmission.
+    /// `lossy`: `base` on a lossy network with retransmission: the network
+    /// may lose any one message; timers fire once their actor is quiet (no
+    /// early firing: see README, "Configurations").
     pub fn lossy(algorithm: Algorithm) -> ModelConfig {
         let mut cfg = Self::base(algorithm);
         cfg.name = "lossy".into();
         cfg.network = Network::Lossy {
             drops: 1,
-            spurious: 1,
+            spurious: 0,
         };
         cfg.options.retransmit = true;
         cfg

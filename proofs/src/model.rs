@@ -101,6 +101,10 @@ pub struct VivaceModel {
     pub deployment: Arc<Deployment>,
     /// The actors, indexed by id: servers, then clients, then the clock.
     pub actors: Vec<Node>,
+    /// If set, every state the search generates adds its history here (the
+    /// operations, their real-time order and results): used by the tests
+    /// that compare the histories reachable with and without a reduction.
+    pub history_log: Option<Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>>,
 }
 
 impl VivaceModel {
@@ -111,6 +115,7 @@ impl VivaceModel {
             cfg,
             deployment,
             actors,
+            history_log: None,
         }
     }
 
@@ -284,6 +289,12 @@ impl VivaceModel {
                     .local_buf
                     .values()
                     .any(|p| p.req == req && !p.acks.from.contains(env.src)),
+                // A client's request whose reply is dead and whose handler
+                // can no longer change the server.
+                _ if self.is_client(env.src) => {
+                    live_reply(nodes, env.src, env.dst, env.msg.req())
+                        || !inert_forever(s, &env.msg)
+                }
                 _ => true,
             },
             NodeState::Clock(_) => true,
@@ -365,6 +376,9 @@ impl Model for VivaceModel {
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
         if let Some(env) = self.ample(state) {
             actions.push(Action::Deliver(env.clone()));
+            if state.drops_left > 0 {
+                actions.push(Action::Drop(env.clone()));
+            }
             return;
         }
         let mut last: Option<&Envelope> = None;
@@ -385,7 +399,9 @@ impl Model for VivaceModel {
         }
         if state.crashed.len() < self.cfg.max_crashes {
             for i in 0..self.cfg.servers.len() {
-                if !state.crashed.contains(Id::from(i)) {
+                if !state.crashed.contains(Id::from(i))
+                    && self.cfg.crash_only.map_or(true, |k| k == i)
+                {
                     actions.push(Action::Crash(Id::from(i)));
                 }
             }
@@ -439,6 +455,21 @@ impl Model for VivaceModel {
         Some(state)
     }
 
+    fn within_boundary(&self, state: &State) -> bool {
+        if let Some(log) = &self.history_log {
+            let ops: Vec<Vec<_>> = state
+                .history
+                .ops
+                .iter()
+                .map(|ops| ops.iter().map(|o| (&o.op, &o.after, &o.ret)).collect())
+                .collect();
+            log.lock()
+                .expect("no search thread panicked")
+                .insert(format!("{ops:?}"));
+        }
+        true
+    }
+
     fn format_action(&self, action: &Action) -> String {
         match action {
             Action::Deliver(e) => format!("deliver {e:?}"),
@@ -458,11 +489,42 @@ impl VivaceModel {
     /// `always` property and commutes with every action that can ever be
     /// enabled alongside it may be explored alone (an ample set of one).
     ///
-    /// Applies only where no crash, loss or timer can happen any more (they
-    /// can remove messages or depend on what is in flight), on a reliable
-    /// network without retransmission, and for the algorithms as written or
-    /// mutated elsewhere than in the handlers below
-    /// ([`reduction_sound_with`]). The deliveries taken:
+    /// Applies for the algorithms as written or mutated elsewhere than in
+    /// the handlers below ([`reduction_sound_with`]), and only where no
+    /// timer can fire early (the early-firing budget is spent).
+    ///
+    /// Losses: while the network may still lose a message, the set explored
+    /// is the delivery *and* the loss of the message (a stubborn set with the
+    /// delivery as key: nothing outside the set disables it, and both commute
+    /// with every step outside it, since losing other messages uses the
+    /// budget in any order). A loss is invisible like the delivery: it
+    /// changes no history, and `durable` does not count on a W-REMOTE in
+    /// flight while its sender still holds the value, or after a majority
+    /// acknowledged it. (Lossy networks are not checked for `progress`.)
+    ///
+    /// Timers (with retransmission): a timer fires only once nothing is in
+    /// flight to or from its actor, so the timers of the delivered message's
+    /// sender and receiver cannot fire before it. Where timers exist, only
+    /// deliveries that send to nobody but the message's sender are taken
+    /// (not W-LOCAL, whose W-REMOTEs would make a quiet replica busy, nor a
+    /// W-REMOTE that answers a parked read): then no other actor's quiet,
+    /// and so no other timer, depends on the delivery, and a timer that
+    /// fires only adds messages, which commutes with it. Every cycle of the
+    /// state graph (a retransmission that changes nothing) goes through a
+    /// timer, and a state where a timer is taken is expanded in full.
+    ///
+    /// While a crash can still happen, it applies only if a single server
+    /// `k` may crash (`crash_only`, set by the crash split of `run::check`)
+    /// and only to deliveries not from `k`. One neither from nor to `k`
+    /// commutes with the crash (what it sends to `k` is lost either way:
+    /// dropped at the send if `k` crashed first, removed by the crash
+    /// otherwise), and the crash leaves it enabled. One to `k` is absorbed
+    /// by the crash: delivering it and then crashing `k` gives exactly the
+    /// state that crashing `k` gives (the crash resets `k`, removes the
+    /// message, and removes what `k` sent in the step), so every execution
+    /// that crashes `k` first is matched, state for state after the crash,
+    /// by one that takes the delivery first. A delivery from `k` is not
+    /// taken: the crash would have lost it. The deliveries taken:
     /// - W-LOCAL, W-REMOTE and ACK-W-REMOTE to a server: each touches only
     ///   its own entry of `local_buf`, or `val`/`remote_buf` in a way that
     ///   commutes with every other handler of that replica (W-TS and OW-TS
@@ -474,28 +536,34 @@ impl VivaceModel {
     ///   depend on the order replies arrive in.
     ///
     /// Such a delivery never empties the network, so "quiescent" (the
-    /// progress property) does not change either. The state graph of these
-    /// configurations has no cycles, so no action is postponed forever.
+    /// progress property) does not change either.
     /// `sometimes` properties are not preserved (the reduction may always
     /// propagate a value before the write returns), so `run::check` looks
     /// for the unreached ones again without the reduction.
     fn ample<'a>(&self, state: &'a State) -> Option<&'a Envelope> {
         let cfg = &self.cfg;
-        if !cfg.partial_order
-            || !reduction_sound_with(cfg.mutation)
-            || cfg.network != crate::config::Network::Unordered
-            || cfg.options.retransmit
-            || state.crashed.len() < cfg.max_crashes
-            || !state.timers.is_empty()
-        {
+        if !cfg.partial_order || !reduction_sound_with(cfg.mutation) || state.spurious_left > 0 {
             return None;
         }
+        let timers = cfg.options.retransmit || !state.timers.is_empty();
+        // While a crash can still happen, only of `crash_only`, and only a
+        // delivery that does not come from that server.
+        let crashable = if state.crashed.len() < cfg.max_crashes {
+            match cfg.crash_only {
+                Some(k) => Some(Id::from(k)),
+                None => return None,
+            }
+        } else {
+            None
+        };
         state
             .net
             .iter()
+            .filter(|env| crashable.map_or(true, |k| env.src != k))
             .find(|env| match &*state.nodes[usize::from(env.dst)] {
-                NodeState::Server(_) => match env.msg {
-                    Msg::WLocal { .. } | Msg::WRemote { .. } => true,
+                NodeState::Server(s) => match env.msg {
+                    Msg::WLocal { .. } => !timers && state.drops_left == 0,
+                    Msg::WRemote { .. } => !timers || self.replies_only_to_sender(s, env),
                     Msg::AckWRemote { .. } => state.net.len() > 1,
                     _ => false,
                 },
@@ -516,6 +584,57 @@ impl VivaceModel {
                 }
                 NodeState::Clock(_) => false,
             })
+    }
+}
+
+/// Whether delivering the client request `msg` to a server in state `s`
+/// leaves the server unchanged now and in every later state (its reply
+/// aside). Read-only requests never change it (R-DATA and OR-DATA only park,
+/// and a parked request with a dead reply is collected too). The others
+/// change it only with a timestamp above the replica's, and `ts[key]` and
+/// `ots[key]` only grow: W-TS and ABD's store act only on `ts > ts[key]`, OR
+/// and OR-TS only on `ots > ots[key]` (equal changes nothing even where a
+/// mutant accepts it), OW and OW-TS only on `ots ≥ ots[key]`. W-LOCAL is
+/// kept: once its propagation finished, a late copy would start another.
+fn inert_forever(s: &vivace_spec::replica::ServerState, msg: &Msg) -> bool {
+    use vivace_spec::Ts;
+    // An object never touched is in its initial state (ts 0, ots 0, a value).
+    let get = |key: &vivace_spec::Key| -> (Ts, Ts, bool) {
+        s.objects.get(key).map_or((Ts::ZERO, Ts::ZERO, true), |o| {
+            (o.ts, o.ots, o.val.is_some())
+        })
+    };
+    match msg {
+        Msg::AbdQuery { .. } | Msg::AbdTsQuery { .. } | Msg::RTs { .. } => true,
+        // Parking also serves the key's parked requests that are ready. As
+        // written none is ever left waiting when ready (every change that
+        // can make one ready serves them); a mutant may break that, so keep
+        // the request whenever one is parked on a key that has a value.
+        Msg::RData { key, .. } | Msg::OrData { key, .. } => {
+            !get(key).2 || !s.parked.iter().any(|p| &p.key == key)
+        }
+        Msg::AbdStore { key, ts, .. } | Msg::WTs { key, ts, .. } => *ts <= get(key).0,
+        Msg::Or { key, ots, .. } | Msg::OrTs { key, ots, .. } => *ots <= get(key).1,
+        Msg::Ow { key, ots, .. } | Msg::OwTs { key, ots, .. } => *ots < get(key).1,
+        _ => false,
+    }
+}
+
+impl VivaceModel {
+    /// Whether delivering `env` to the server in state `s` sends only to
+    /// the message's sender (W-REMOTE's ack, and no parked read answered).
+    fn replies_only_to_sender(
+        &self,
+        s: &vivace_spec::replica::ServerState,
+        env: &Envelope,
+    ) -> bool {
+        let Node::Server(actor) = &self.actors[usize::from(env.dst)] else {
+            return false;
+        };
+        let mut after = s.clone();
+        let mut sends = Vec::new();
+        actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
+        sends.iter().all(|(to, _)| *to == env.src)
     }
 }
 

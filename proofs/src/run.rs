@@ -105,11 +105,82 @@ impl Default for RunOptions {
     }
 }
 
-/// Checks one configuration. If the search of record used partial-order
+/// Checks one configuration.
+///
+/// With `split_crashes` and `max_crashes(1)`, "any one server may crash"
+/// is checked as one search per class of interchangeable servers, in which
+/// only that class's first server may crash: every execution with at most
+/// one crash is an execution of the search of the server that crashed (of
+/// any, if none did), up to renaming interchangeable servers. Each search
+/// can then apply the partial-order reduction before the crash too (see
+/// `VivaceModel::ample`). The report sums the states and seconds, takes
+/// the deepest path, and joins the verdicts: an `always` property is
+/// violated, and a `sometimes` one reached, if it is in any search.
+pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
+    let mut merged: Option<Report> = None;
+    for part in crash_split(&cfg) {
+        let part = check_one(part, opts);
+        merged = Some(match merged {
+            None => part,
+            Some(mut m) => {
+                m.exhaustive &= part.exhaustive;
+                m.unique_states += part.unique_states;
+                m.max_depth = m.max_depth.max(part.max_depth);
+                m.seconds += part.seconds;
+                m.peak_mib = part.peak_mib;
+                m.witness_states = match (m.witness_states, part.witness_states) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+                };
+                for (p, v) in part.properties {
+                    let e = m.properties.entry(p).or_insert_with(|| v.clone());
+                    if v == "violated" || v == "reached" {
+                        *e = v;
+                    }
+                }
+                if m.counterexample.is_none() {
+                    m.counterexample = part.counterexample;
+                }
+                m
+            }
+        });
+        if opts.stop_at_violation && merged.as_ref().is_some_and(|m| m.counterexample.is_some()) {
+            break;
+        }
+    }
+    merged.expect("a configuration has a server")
+}
+
+/// The searches that check `cfg`: itself, or one per server that may crash
+/// (see [`check`]).
+pub fn crash_split(cfg: &ModelConfig) -> Vec<ModelConfig> {
+    let mut parts = vec![cfg.clone()];
+    if cfg.split_crashes && cfg.max_crashes == 1 && cfg.crash_only.is_none() {
+        parts = parts
+            .iter()
+            .flat_map(|p| {
+                representatives(p, p.servers.len()).map(move |k| ModelConfig {
+                    crash_only: Some(k),
+                    ..p.clone()
+                })
+            })
+            .collect();
+    }
+    parts
+}
+
+/// The first server of each class of interchangeable servers (every server
+/// below `n` without symmetry).
+fn representatives(cfg: &ModelConfig, n: usize) -> impl Iterator<Item = usize> + '_ {
+    let groups = cfg.symmetric_groups();
+    (0..n).filter(move |&i| !cfg.symmetry || !groups.iter().any(|g| g.contains(&i) && g[0] != i))
+}
+
+/// Checks one configuration without the crash split. If the search of record used partial-order
 /// reduction and left a `sometimes` property unreached, a second search
 /// without the reduction looks for it (stopping once every such property
 /// has an example; an example found is real whatever the search's extent).
-pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
+fn check_one(cfg: ModelConfig, opts: RunOptions) -> Report {
     // The reduction is on only for the algorithms as written (see `ample`).
     let reduced = cfg.partial_order && crate::model::reduction_sound_with(cfg.mutation);
     let witness_cfg = (reduced && !opts.stop_at_violation).then(|| ModelConfig {

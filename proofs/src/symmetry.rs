@@ -17,7 +17,7 @@ pub struct Groups(pub Vec<Vec<usize>>);
 
 impl ModelConfig {
     /// Groups of interchangeable servers: same site, same membership of the
-    /// replica set and of every local set.
+    /// replica set and of every local set, and both may crash or neither.
     pub fn symmetric_groups(&self) -> Vec<Vec<usize>> {
         let role = |i: usize| {
             let locals: Vec<bool> = self
@@ -25,7 +25,13 @@ impl ModelConfig {
                 .iter()
                 .map(|(_, v)| v.contains(&i))
                 .collect();
-            (self.servers[i], self.replicas.contains(&i), locals)
+            let crash_only = self.crash_only == Some(i);
+            (
+                self.servers[i],
+                self.replicas.contains(&i),
+                locals,
+                crash_only,
+            )
         };
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for i in 0..self.servers.len() {
