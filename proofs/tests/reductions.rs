@@ -174,6 +174,13 @@ fn every_reduction_keeps_the_reachable_histories() {
             if what == "crash split" && cfg.max_crashes == 0 {
                 continue;
             }
+            // Without the collection, Algorithm 3's late requests make even
+            // one client's two executes minutes of search, so the rule for
+            // OR-TS, OR-DATA and OW-TS is not compared here (the others are,
+            // through the other algorithms). A gap, noted in the README.
+            if what == "dead-message collection" && cfg.algorithm == Algorithm::VivaceRmw {
+                continue;
+            }
             let mut without = cfg.clone();
             off(&mut without);
             let full = histories(without);
