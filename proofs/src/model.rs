@@ -585,6 +585,22 @@ impl VivaceModel {
                 NodeState::Clock(_) => false,
             })
     }
+
+    /// Whether delivering `env` to the server in state `s` sends only to
+    /// the message's sender (W-REMOTE's ack, and no parked read answered).
+    fn replies_only_to_sender(
+        &self,
+        s: &vivace_spec::replica::ServerState,
+        env: &Envelope,
+    ) -> bool {
+        let Node::Server(actor) = &self.actors[usize::from(env.dst)] else {
+            return false;
+        };
+        let mut after = s.clone();
+        let mut sends = Vec::new();
+        actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
+        sends.iter().all(|(to, _)| *to == env.src)
+    }
 }
 
 /// Whether delivering the client request `msg` to a server in state `s`
@@ -617,24 +633,6 @@ fn inert_forever(s: &vivace_spec::replica::ServerState, msg: &Msg) -> bool {
         Msg::Or { key, ots, .. } | Msg::OrTs { key, ots, .. } => *ots <= get(key).1,
         Msg::Ow { key, ots, .. } | Msg::OwTs { key, ots, .. } => *ots < get(key).1,
         _ => false,
-    }
-}
-
-impl VivaceModel {
-    /// Whether delivering `env` to the server in state `s` sends only to
-    /// the message's sender (W-REMOTE's ack, and no parked read answered).
-    fn replies_only_to_sender(
-        &self,
-        s: &vivace_spec::replica::ServerState,
-        env: &Envelope,
-    ) -> bool {
-        let Node::Server(actor) = &self.actors[usize::from(env.dst)] else {
-            return false;
-        };
-        let mut after = s.clone();
-        let mut sends = Vec::new();
-        actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
-        sends.iter().all(|(to, _)| *to == env.src)
     }
 }
 

@@ -154,26 +154,19 @@ pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
 /// The searches that check `cfg`: itself, or one per server that may crash
 /// (see [`check`]).
 pub fn crash_split(cfg: &ModelConfig) -> Vec<ModelConfig> {
-    let mut parts = vec![cfg.clone()];
-    if cfg.split_crashes && cfg.max_crashes == 1 && cfg.crash_only.is_none() {
-        parts = parts
-            .iter()
-            .flat_map(|p| {
-                representatives(p, p.servers.len()).map(move |k| ModelConfig {
-                    crash_only: Some(k),
-                    ..p.clone()
-                })
-            })
-            .collect();
+    if !(cfg.split_crashes && cfg.max_crashes == 1 && cfg.crash_only.is_none()) {
+        return vec![cfg.clone()];
     }
-    parts
-}
-
-/// The first server of each class of interchangeable servers (every server
-/// below `n` without symmetry).
-fn representatives(cfg: &ModelConfig, n: usize) -> impl Iterator<Item = usize> + '_ {
+    // The first server of each class of interchangeable servers (every
+    // server without symmetry).
     let groups = cfg.symmetric_groups();
-    (0..n).filter(move |&i| !cfg.symmetry || !groups.iter().any(|g| g.contains(&i) && g[0] != i))
+    (0..cfg.servers.len())
+        .filter(|&i| !cfg.symmetry || !groups.iter().any(|g| g.contains(&i) && g[0] != i))
+        .map(|k| ModelConfig {
+            crash_only: Some(k),
+            ..cfg.clone()
+        })
+        .collect()
 }
 
 /// Checks one configuration without the crash split. If the search of record used partial-order

@@ -125,34 +125,30 @@ impl Representative for State {
             // for servers whose states tie.
             let msgs = |i: usize| {
                 let id = Id::from(i);
-                let mut to: Vec<&vivace_spec::Msg> = self
-                    .net
-                    .iter()
-                    .filter(|e| e.dst == id)
-                    .map(|e| &e.msg)
-                    .collect();
-                let mut from: Vec<&vivace_spec::Msg> = self
-                    .net
-                    .iter()
-                    .filter(|e| e.src == id)
-                    .map(|e| &e.msg)
-                    .collect();
-                to.sort();
-                from.sort();
+                let sorted = |pick: fn(&Envelope) -> Id| {
+                    let mut v: Vec<&vivace_spec::Msg> = self
+                        .net
+                        .iter()
+                        .filter(|e| pick(e) == id)
+                        .map(|e| &e.msg)
+                        .collect();
+                    v.sort();
+                    v
+                };
                 (
-                    to,
-                    from,
+                    sorted(|e| e.dst),
+                    sorted(|e| e.src),
                     self.crashed.contains(id),
                     self.timers.contains(id),
                 )
             };
-            let mut members: Vec<(usize, ())> = g.iter().map(|&i| (i, ())).collect();
-            members.sort_by(|(a, _), (b, _)| {
-                self.nodes[*a]
-                    .cmp(&self.nodes[*b])
-                    .then_with(|| msgs(*a).cmp(&msgs(*b)))
+            let mut members: Vec<usize> = g.clone();
+            members.sort_by(|&a, &b| {
+                self.nodes[a]
+                    .cmp(&self.nodes[b])
+                    .then_with(|| msgs(a).cmp(&msgs(b)))
             });
-            for (slot, (old, _)) in members.iter().enumerate() {
+            for (slot, old) in members.iter().enumerate() {
                 m[*old] = g[slot];
                 identity &= *old == g[slot];
             }
