@@ -3,7 +3,7 @@
 //! smallest configuration that exposes it, with the property that catches it.
 
 use crate::config::{ClientSpec, ModelConfig, Network, A};
-use crate::properties::{DURABLE, LINEARIZABLE};
+use crate::properties::{DURABLE, LINEARIZABLE, PROGRESS};
 use crate::run::Search;
 use vivace_spec::clock::ClockMode;
 use vivace_spec::{Algorithm, Bytes, Id, Mutation, Op};
@@ -145,6 +145,18 @@ pub fn all() -> Vec<Mutant> {
             },
             refuted_by: LINEARIZABLE,
             search: Search::Bfs,
+        },
+        Mutant {
+            name: "or-data-waits-for-ts",
+            why: "Algorithm 3's OR-DATA exactly as the paper writes it ('wait until ts[key] >= ts'), \
+                  without our answer from remote_buf. An execute aborts after one replica adopted its \
+                  OW-TS; the next execute's OR-TS learns that timestamp from that replica, which then \
+                  crashes: the other replicas never adopt it, and the OR-DATA waits forever. Not a \
+                  safety bug: a liveness gap with one crash, which the paper's fault tolerance \
+                  (Section 4.3) excludes.",
+            config: || mutated(ModelConfig::crash(Algorithm::VivaceRmw), "crash", Mutation::OrDataWaitsForTs),
+            refuted_by: PROGRESS,
+            search: Search::Dfs,
         },
         Mutant {
             name: "clock-goes-backwards",

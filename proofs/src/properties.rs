@@ -96,7 +96,7 @@ fn durable(m: &VivaceModel, s: &State) -> bool {
                         (y.ts == t && y.val.is_some()) || y.remote_buf.contains_key(&t)
                     })
             });
-            let in_flight = s.net.iter().any(
+            let in_flight = s.net.iter().chain(&s.doomed).any(
                 |e| matches!(&e.msg, Msg::WLocal { ts, .. } | Msg::WRemote { ts, .. } if *ts == t),
             );
             let superseded = replicas

@@ -80,19 +80,22 @@ pub fn rename(state: &State, m: &[usize]) -> State {
     for (i, n) in state.nodes.iter().enumerate() {
         nodes[m[i]] = node(m, n);
     }
-    let mut net: Vec<Envelope> = state
-        .net
-        .iter()
-        .map(|e| Envelope {
-            src: id(m, e.src),
-            dst: id(m, e.dst),
-            msg: e.msg.clone(),
-        })
-        .collect();
-    net.sort();
+    let envs = |v: &[Envelope]| {
+        let mut v: Vec<Envelope> = v
+            .iter()
+            .map(|e| Envelope {
+                src: id(m, e.src),
+                dst: id(m, e.dst),
+                msg: e.msg.clone(),
+            })
+            .collect();
+        v.sort();
+        v
+    };
     State {
         nodes,
-        net,
+        net: envs(&state.net),
+        doomed: envs(&state.doomed),
         timers: set(m, state.timers),
         crashed: set(m, state.crashed),
         drops_left: state.drops_left,

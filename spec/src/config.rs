@@ -160,6 +160,10 @@ pub enum Mutation {
     /// A read writes back its phase-one `mts` instead of the timestamp of the
     /// data it returns.
     WriteBackPhase1Ts,
+    /// Algorithm 3's OR-DATA exactly as the paper writes it: it waits until
+    /// `ts[key] ≥ ts`, and is not answered from `remote_buf` (see
+    /// `Server::serve_parked`).
+    OrDataWaitsForTs,
 }
 
 /// What every actor of a deployment knows: the directory, the sites of the

@@ -174,6 +174,8 @@ impl Server {
                     }
                 } else if ts > o.ts {
                     o.remote_buf.insert(ts, val);
+                    // A parked OR-DATA of exactly `ts` can now be answered.
+                    touched = Some(key);
                 } else if mutation == Mutation::WRemoteStoresLower {
                     o.val = Some(val);
                 }
@@ -282,22 +284,50 @@ impl Server {
     }
 
     /// Answers the parked requests on `key` that can now be answered.
+    ///
+    /// Adapted from the paper (Algorithm 3): an OR-DATA for timestamp `ts`
+    /// is also answered, with status true, when `ts[key] < ts` but
+    /// `remote_buf` holds the value of exactly `ts`. As written ("wait until
+    /// ts[key] ≥ ts"), one crash can block an execute forever: an aborted
+    /// execute's OW-TS is adopted by one replica only, which reports that
+    /// timestamp to the next execute's OR-TS and then crashes; the other
+    /// replicas never adopt it (nobody writes it again), so their OR-DATA
+    /// waits forever, although the local replicas did propagate its value
+    /// to them. The model checker finds this (mutant
+    /// `or-data-waits-for-ts`, refuted by `progress` in `vivace_rmw/crash`).
+    /// The answer is the one the crashed replica would have given: the value
+    /// a writer stored at a local majority under that timestamp.
     fn serve_parked(&self, state: &mut ServerState, key: &Key, out: &mut Sends) {
         let Some(o) = state.objects.get(key) else {
             return;
         };
         let lower_ok = self.mutation() == Mutation::RDataLowerTs;
+        // OR-DATA of `ts` answered from `remote_buf[ts]` (see above).
+        let buffered = |p: &Parked| {
+            (p.rmw && o.ts < p.ts && self.mutation() != Mutation::OrDataWaitsForTs)
+                .then(|| o.remote_buf.get(&p.ts))
+                .flatten()
+        };
         let ready: Vec<Parked> = state
             .parked
             .iter()
             .filter(|p| &p.key == key)
-            .filter(|p| o.val.is_some() && (o.ts >= p.ts || (lower_ok && !p.rmw)))
+            .filter(|p| {
+                (o.val.is_some() && (o.ts >= p.ts || (lower_ok && !p.rmw)))
+                    || buffered(p).is_some()
+            })
             .cloned()
             .collect();
         for p in ready {
             state.parked.remove(&p);
             let val = o.val.clone();
-            let reply = if p.rmw {
+            let reply = if let Some(v) = buffered(&p) {
+                Msg::AckOrData {
+                    req: p.req,
+                    ok: true,
+                    val: Some(v.clone()),
+                }
+            } else if p.rmw {
                 // Algorithm 3: the data of exactly `ts`, else status false.
                 if o.ts == p.ts {
                     Msg::AckOrData {

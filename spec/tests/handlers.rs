@@ -314,6 +314,43 @@ fn or_data_answers_false_when_the_value_moved_on() {
     );
 }
 
+/// Algorithm 3 as adapted here (see `Server::serve_parked`): an OR-DATA for
+/// a timestamp the replica has not adopted is answered from `remote_buf`
+/// when the value of exactly that timestamp arrives; the paper's version
+/// (mutation `OrDataWaitsForTs`) keeps waiting for `ts[key] ≥ ts`.
+#[test]
+fn or_data_is_answered_from_remote_buf() {
+    for (mutation, answered) in [(Mutation::None, true), (Mutation::OrDataWaitsForTs, false)] {
+        let s = Server {
+            deployment: deployment(Algorithm::VivaceRmw, Options::default(), mutation),
+        };
+        let mut st = ServerState::default();
+        let ask = Msg::OrData {
+            req: 1,
+            key: key(),
+            ts: ts(2),
+        };
+        assert!(deliver(&s, &mut st, C, ask).is_empty(), "parked: nothing buffered yet");
+        let put = Msg::WRemote {
+            req: 0,
+            key: key(),
+            ts: ts(2),
+            val: Bytes::from("v2"),
+        };
+        let out = deliver(&s, &mut st, 3, put);
+        let reply = (
+            Id::from(C),
+            Msg::AckOrData {
+                req: 1,
+                ok: true,
+                val: Some(Bytes::from("v2")),
+            },
+        );
+        assert_eq!(out.contains(&reply), answered, "{mutation:?}: {out:?}");
+        assert_eq!(st.objects[&key()].ts, Ts::ZERO, "the timestamp is not adopted");
+    }
+}
+
 /// Section 4.2: ABD and Algorithm 2 send everything normally; in
 /// Algorithms 1 and 3 only messages that carry a value are normal.
 #[test]
