@@ -289,6 +289,26 @@ impl ModelConfig {
     /// Names of the configurations of record.
     pub const OF_RECORD: [&'static str; 4] = ["base", "crash", "lossy", "cross-site"];
 
+    /// The optimization switches on, by name (`check --json`).
+    pub fn optimizations(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.options.writeback_skip {
+            v.push("writeback_skip".to_string());
+        }
+        v
+    }
+
+    /// How writers get timestamps, for `check --json`: `synchronized` (the
+    /// paper's assumption), `skewed` (some clock lags), or `clock_free`
+    /// (ABD's query of a majority).
+    pub fn clock_name(&self) -> &'static str {
+        match (self.timestamps, &self.clock) {
+            (TimestampMode::QueryMajority, _) => "clock_free",
+            (_, ClockMode::Synchronized) => "synchronized",
+            (_, ClockMode::Lagging(_) | ClockMode::PerClient) => "skewed",
+        }
+    }
+
     /// Id of the clock actor.
     pub fn clock_id(&self) -> Id {
         Id::from(self.servers.len() + self.clients.len())

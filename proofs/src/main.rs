@@ -252,6 +252,15 @@ fn report_from_json(v: &serde_json::Value) -> Report {
         name: s("name"),
         algorithm: s("algorithm"),
         config: s("config"),
+        optimizations: v["optimizations"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        clock: s("clock"),
         exhaustive: v["exhaustive"] == true,
         unique_states: v["unique_states"].as_u64().unwrap_or(0) as usize,
         max_depth: v["max_depth"].as_u64().unwrap_or(0) as usize,

@@ -28,6 +28,10 @@ pub struct Report {
     pub algorithm: String,
     /// Configuration name.
     pub config: String,
+    /// Optimization switches on (Section 3.4), by their `Options` names.
+    pub optimizations: Vec<String>,
+    /// How writers get timestamps: `synchronized`, `skewed` or `clock_free`.
+    pub clock: String,
     /// The search visited every reachable state.
     pub exhaustive: bool,
     /// Distinct states visited.
@@ -216,6 +220,8 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
     let name = format!("{}/{}", cfg.algorithm.name(), cfg.name);
     let algorithm = cfg.algorithm.name().to_string();
     let config = cfg.name.clone();
+    let optimizations = cfg.optimizations();
+    let clock = cfg.clock_name().to_string();
     let model = VivaceModel::new(cfg);
     let properties = model.properties();
     let start = Instant::now();
@@ -275,6 +281,8 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
         name,
         algorithm,
         config,
+        optimizations,
+        clock,
         exhaustive: checker.is_done() && !stopped_early,
         unique_states: checker.unique_state_count(),
         max_depth: checker.max_depth(),

@@ -170,3 +170,23 @@ const PINNED_SMALL_ABD: usize = 60702;
 const PINNED_BASE: [usize; 3] = [60702, 134904, 1098249];
 const PINNED_FAULTS: [usize; 2] = [405382, 313036];
 const PINNED_CROSS_SITE: usize = 132132;
+
+/// Every row of `check --json` says which optimizations were on and how
+/// timestamps were taken (issue 6, machine-readable results).
+#[test]
+fn reports_name_the_optimizations_and_the_clock() {
+    let mut cfg = ModelConfig::tiny(Algorithm::Abd);
+    cfg.options.writeback_skip = true;
+    let row = serde_json::to_value(check(cfg, one_thread())).expect("a report is JSON");
+    assert_eq!(row["optimizations"], serde_json::json!(["writeback_skip"]));
+    assert_eq!(row["clock"], "synchronized");
+    let row = serde_json::to_value(check(ModelConfig::stateright_default(), one_thread()))
+        .expect("a report is JSON");
+    assert_eq!(row["optimizations"], serde_json::json!([]));
+    assert_eq!(row["clock"], "clock_free");
+    let lagging = vivace_proofs::mutants::all()
+        .into_iter()
+        .find(|m| m.name == "clock-goes-backwards")
+        .expect("mutant exists");
+    assert_eq!((lagging.config)().clock_name(), "skewed");
+}
