@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! sites = ["A", "B"]
-//! timestamps = "clock"          # or "query_majority" (ABD only, no clock)
+//! timestamps = "clock"          # or "query_majority" (ABD and Algorithm 1: no clock)
 //! writeback_skip = true         # Section 3.4.1 (C1 and C2)
 //! clock_uncertainty_us = 0      # commit-wait of each clock reading
 //!

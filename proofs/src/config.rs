@@ -85,6 +85,8 @@ pub struct ModelConfig {
     /// How the clock behaves.
     #[serde(skip)]
     pub clock: ClockMode,
+    /// Commit wait in clock ticks (0: none); see `vivace_spec::clock::Clock`.
+    pub commit_wait: u64,
     /// Every client writes the same node id into its timestamps, so two
     /// clients can produce equal timestamps (with [`ClockMode::PerClient`]).
     pub shared_ts_node: bool,
@@ -163,6 +165,7 @@ impl ModelConfig {
             max_crashes: 0,
             timestamps: TimestampMode::Clock,
             clock: ClockMode::Synchronized,
+            commit_wait: 0,
             shared_ts_node: false,
             options: Options::default(),
             mutation: Mutation::None,
@@ -272,6 +275,40 @@ impl ModelConfig {
         }
     }
 
+    /// `skew`: clocks that are not synchronized. `small`, where client 1
+    /// writes `a`, and client 2 reads, writes `b` and reads again, with
+    /// client 2's clock 2 ticks behind: its write, invoked after client 1's
+    /// completed, can take a lower timestamp. With the paper's timestamps
+    /// (synchronized clocks assumed) this refutes Algorithm 1 (the mutant
+    /// `clock-goes-backwards`); `skew-clock-free` (timestamps from a
+    /// majority, no clock) and `skew-commit-wait` (wait out 2 ticks of
+    /// uncertainty) must hold under the same skew.
+    pub fn skew(algorithm: Algorithm) -> ModelConfig {
+        let mut cfg = Self::small(algorithm);
+        cfg.name = "skew".into();
+        cfg.clients = vec![
+            ClientSpec {
+                site: A,
+                ops: vec![write("a")],
+            },
+            ClientSpec {
+                site: A,
+                ops: vec![Op::Read, write("b"), Op::Read],
+            },
+        ];
+        cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), 2)]);
+        cfg
+    }
+
+    /// Configurations checked by `check --all` besides [`Self::OF_RECORD`].
+    pub fn extra_of_record(algorithm: Algorithm) -> &'static [&'static str] {
+        match algorithm {
+            Algorithm::Abd => &["stateright-default"],
+            Algorithm::VivaceRw => &["skew-clock-free", "skew-commit-wait"],
+            _ => &[],
+        }
+    }
+
     /// Configuration by name.
     pub fn named(algorithm: Algorithm, name: &str) -> Option<ModelConfig> {
         Some(match name {
@@ -281,6 +318,17 @@ impl ModelConfig {
             "cross-site" => Self::cross_site(algorithm),
             "stateright-default" if algorithm == Algorithm::Abd => Self::stateright_default(),
             "small" => Self::small(algorithm),
+            "skew" if !algorithm.is_rmw() => Self::skew(algorithm),
+            "skew-clock-free" if !algorithm.is_rmw() => ModelConfig {
+                name: "skew-clock-free".into(),
+                timestamps: TimestampMode::QueryMajority,
+                ..Self::skew(algorithm)
+            },
+            "skew-commit-wait" if !algorithm.is_rmw() => ModelConfig {
+                name: "skew-commit-wait".into(),
+                commit_wait: 2,
+                ..Self::skew(algorithm)
+            },
             "tiny" => Self::tiny(algorithm),
             _ => return None,
         })
@@ -299,11 +347,13 @@ impl ModelConfig {
     }
 
     /// How writers get timestamps, for `check --json`: `synchronized` (the
-    /// paper's assumption), `skewed` (some clock lags), or `clock_free`
-    /// (ABD's query of a majority).
+    /// paper's assumption), `skewed` (some clock lags), `clock_free` (a
+    /// query of a majority, as ABD's write), or `commit_wait` (skewed
+    /// clocks, and a wait out of their uncertainty).
     pub fn clock_name(&self) -> &'static str {
         match (self.timestamps, &self.clock) {
             (TimestampMode::QueryMajority, _) => "clock_free",
+            _ if self.commit_wait > 0 => "commit_wait",
             (_, ClockMode::Synchronized) => "synchronized",
             (_, ClockMode::Lagging(_) | ClockMode::PerClient) => "skewed",
         }
@@ -353,6 +403,7 @@ impl ModelConfig {
         }
         actors.push(Node::Clock(Clock {
             mode: self.clock.clone(),
+            commit_wait: self.commit_wait,
         }));
         (deployment, actors)
     }

@@ -26,7 +26,7 @@ enum Cmd {
         /// Every algorithm in every configuration of record.
         #[arg(long)]
         all: bool,
-        /// base, crash, lossy, cross-site (or stateright-default for abd). Default: every configuration of record.
+        /// base, crash, lossy, cross-site; stateright-default (abd); skew, skew-clock-free, skew-commit-wait (abd, vivace_rw); small, tiny. Default: every configuration of record (with stateright-default for abd and the two skew ones that must hold for vivace_rw).
         #[arg(long)]
         config: Option<String>,
         /// One JSON object per line.
@@ -106,16 +106,17 @@ fn run(cli: Cli) -> Result<bool, String> {
                 (None, true) => Algorithm::ALL.to_vec(),
                 _ => return Err("give one ALGORITHM or --all".into()),
             };
-            let names: Vec<String> = match &config {
-                Some(c) => vec![c.clone()],
-                None => ModelConfig::OF_RECORD
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            };
             let mut jobs = Vec::new();
             for a in &algs {
-                for n in &names {
+                let names: Vec<&str> = match &config {
+                    Some(c) => vec![c.as_str()],
+                    None => ModelConfig::OF_RECORD
+                        .iter()
+                        .chain(ModelConfig::extra_of_record(*a))
+                        .copied()
+                        .collect(),
+                };
+                for n in names {
                     let cfg = ModelConfig::named(*a, n)
                         .ok_or_else(|| format!("no configuration {n:?} for {}", a.name()))?;
                     jobs.push(cfg);

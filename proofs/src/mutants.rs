@@ -6,7 +6,7 @@ use crate::config::{ClientSpec, ModelConfig, Network, A};
 use crate::properties::{DURABLE, LINEARIZABLE, PROGRESS};
 use crate::run::Search;
 use vivace_spec::clock::ClockMode;
-use vivace_spec::{Algorithm, Bytes, Id, Mutation, Op};
+use vivace_spec::{Algorithm, Bytes, Mutation, Op};
 
 /// A broken variant and where it must fail.
 pub struct Mutant {
@@ -163,15 +163,22 @@ pub fn all() -> Vec<Mutant> {
             why: "The second client's clock lags by 2: its write, invoked after the other's \
                   completed, takes a lower timestamp and is lost; its next read returns the older \
                   value (Section 2 assumes synchronized clocks).",
+            config: || ModelConfig::skew(Algorithm::VivaceRw),
+            refuted_by: LINEARIZABLE,
+            search: Search::Dfs,
+        },
+        Mutant {
+            name: "commit-wait-too-short",
+            why: "A commit wait shorter than the clock skew: client 2's clock lags by 3 ticks and \
+                  the wait is 1 (the `skew` configuration otherwise). A later write can still take \
+                  a lower timestamp. (Equal times are ordered by node id, which here favours the \
+                  lagging client, so a wait of lag - 1 is just enough; `skew-commit-wait` waits 2 \
+                  under a lag of 2 and holds.)",
             config: || {
-                let mut cfg = ModelConfig::small(Algorithm::VivaceRw);
-                cfg.name = "lagging-clock".into();
-                // The lagging client writes after the other's write completed.
-                cfg.clients = vec![
-                    ClientSpec { site: A, ops: vec![w("a")] },
-                    ClientSpec { site: A, ops: vec![Op::Read, w("b"), Op::Read] },
-                ];
-                cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), 2)]);
+                let mut cfg = ModelConfig::skew(Algorithm::VivaceRw);
+                cfg.name = "skew-3-commit-wait-1".into();
+                cfg.clock = ClockMode::Lagging(vec![(vivace_spec::Id::from(cfg.servers.len() + 1), 3)]);
+                cfg.commit_wait = 1;
                 cfg
             },
             refuted_by: LINEARIZABLE,

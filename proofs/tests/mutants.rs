@@ -18,6 +18,7 @@ const PINNED: &[(&str, usize)] = &[
     ("or-ts-accepts-equal", 33790),
     ("clock-goes-backwards", 1535),
     ("or-data-waits-for-ts", 108028),
+    ("commit-wait-too-short", 1535),
 ];
 
 /// One mutant at a time: breadth-first searches hold gigabytes.
@@ -61,6 +62,10 @@ fn every_mutant_is_listed_here() {
     }
 }
 
+#[test]
+fn commit_wait_too_short() {
+    refute("commit-wait-too-short");
+}
 #[test]
 fn or_data_waits_for_ts() {
     refute("or-data-waits-for-ts");

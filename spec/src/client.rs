@@ -20,6 +20,9 @@ pub enum Phase {
     Clock,
     /// ABD clock-free write: highest timestamp of a majority so far.
     AbdTsQuery { max: Ts },
+    /// Algorithm 1 clock-free write: R-TS to a majority, highest timestamp
+    /// so far; the write then takes `(max.time + 1, me)`, as ABD's does.
+    RTsForWrite { max: Ts },
     /// ABD read phase 1: the newest `(ts, val)` so far, and whether every
     /// reply carried it (C1).
     AbdQuery { best: (Ts, Value), c1: bool },
@@ -205,6 +208,13 @@ impl Client {
                     out,
                 );
             }
+            (Op::Write(_), Algorithm::VivaceRw)
+                if self.deployment.timestamps == TimestampMode::QueryMajority =>
+            {
+                let req = s.next_req;
+                let phase = Phase::RTsForWrite { max: Ts::ZERO };
+                self.send_phase(s, &mut cur, phase, &replicas, Msg::RTs { req, key }, out);
+            }
             (Op::Read, Algorithm::VivaceRw) => {
                 let req = s.next_req;
                 let phase = Phase::RTs {
@@ -293,9 +303,15 @@ impl Client {
                 self.after_timestamp(s, cur, ts, out);
                 None
             }
-            (Phase::AbdTsQuery { mut max }, AbdTsQueryAck { ts, .. }) => {
-                max = max.max(ts);
-                cur.phase = Phase::AbdTsQuery { max };
+            // Clock-free writes (ABD, Algorithm 1): the highest timestamp of
+            // a majority, then `(max.time + 1, me)`.
+            (Phase::AbdTsQuery { max }, AbdTsQueryAck { ts, .. })
+            | (Phase::RTsForWrite { max }, AckRTs { ts, .. }) => {
+                let max = max.max(ts);
+                if let Phase::AbdTsQuery { max: m } | Phase::RTsForWrite { max: m } = &mut cur.phase
+                {
+                    *m = max;
+                }
                 if cur.votes.record(src, true, n) == Tally::Accepted {
                     let ts = self.ts(max.time + 1);
                     self.after_timestamp(s, cur, ts, out);

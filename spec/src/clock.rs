@@ -35,6 +35,13 @@ pub struct ClockState {
 pub struct Clock {
     /// Its behaviour.
     pub mode: ClockMode,
+    /// Commit wait, in clock ticks (0: none): the uncertainty of the
+    /// clocks. A reading `r` is handed out only once true time has passed
+    /// `r + commit_wait`, as the runtime delays its clock's answer by the
+    /// configured uncertainty: then every clock that lags by at most that
+    /// much reads above `r` from then on, so an operation invoked after this
+    /// one returns takes a higher timestamp.
+    pub commit_wait: u64,
 }
 
 impl Clock {
@@ -60,6 +67,10 @@ impl Clock {
                 *t
             }
         };
+        if self.commit_wait > 0 {
+            // True time passes while the reader waits.
+            s.last = s.last.max(time + self.commit_wait);
+        }
         out.push((src, Msg::ClockResp { req, time }));
     }
 }

@@ -59,7 +59,9 @@ pub enum TimestampMode {
     /// From the synchronized clock (the clock role), as the paper assumes.
     Clock,
     /// ABD's original clock-free write (footnote 3): ask a majority for their
-    /// timestamps first and take `(max.time + 1, me)`. ABD only.
+    /// timestamps first and take `(max.time + 1, me)`. ABD and Algorithm 1
+    /// (whose writes ask with the prioritized R-TS); Algorithms 2 and 3
+    /// still read the clock for their ordering timestamps.
     QueryMajority,
 }
 

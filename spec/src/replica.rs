@@ -313,8 +313,7 @@ impl Server {
             .iter()
             .filter(|p| &p.key == key)
             .filter(|p| {
-                (o.val.is_some() && (o.ts >= p.ts || (lower_ok && !p.rmw)))
-                    || buffered(p).is_some()
+                (o.val.is_some() && (o.ts >= p.ts || (lower_ok && !p.rmw))) || buffered(p).is_some()
             })
             .cloned()
             .collect();

@@ -330,7 +330,10 @@ fn or_data_is_answered_from_remote_buf() {
             key: key(),
             ts: ts(2),
         };
-        assert!(deliver(&s, &mut st, C, ask).is_empty(), "parked: nothing buffered yet");
+        assert!(
+            deliver(&s, &mut st, C, ask).is_empty(),
+            "parked: nothing buffered yet"
+        );
         let put = Msg::WRemote {
             req: 0,
             key: key(),
@@ -347,7 +350,11 @@ fn or_data_is_answered_from_remote_buf() {
             },
         );
         assert_eq!(out.contains(&reply), answered, "{mutation:?}: {out:?}");
-        assert_eq!(st.objects[&key()].ts, Ts::ZERO, "the timestamp is not adopted");
+        assert_eq!(
+            st.objects[&key()].ts,
+            Ts::ZERO,
+            "the timestamp is not adopted"
+        );
     }
 }
 
