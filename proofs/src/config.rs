@@ -303,14 +303,38 @@ impl ModelConfig {
     /// Configurations checked by `check --all` besides [`Self::OF_RECORD`].
     pub fn extra_of_record(algorithm: Algorithm) -> &'static [&'static str] {
         match algorithm {
-            Algorithm::Abd => &["stateright-default"],
-            Algorithm::VivaceRw => &["skew-clock-free", "skew-commit-wait"],
+            Algorithm::Abd => &[
+                "stateright-default",
+                "base+writeback_skip",
+                "crash+writeback_skip",
+                "lossy+writeback_skip",
+                "cross-site+writeback_skip",
+            ],
+            Algorithm::VivaceRw => &[
+                "skew-clock-free",
+                "skew-commit-wait",
+                "base+writeback_skip",
+                "crash+writeback_skip",
+                "lossy+writeback_skip",
+                "cross-site+writeback_skip",
+            ],
             _ => &[],
         }
     }
 
-    /// Configuration by name.
+    /// Configuration by name. `NAME+writeback_skip` is configuration
+    /// `NAME` with that optimization switched on (Section 3.4.1; ABD and
+    /// Algorithm 1).
     pub fn named(algorithm: Algorithm, name: &str) -> Option<ModelConfig> {
+        if let Some(base) = name.strip_suffix("+writeback_skip") {
+            if algorithm.is_rmw() {
+                return None;
+            }
+            let mut cfg = Self::named(algorithm, base)?;
+            cfg.name = name.into();
+            cfg.options.writeback_skip = true;
+            return Some(cfg);
+        }
         Some(match name {
             "base" => Self::base(algorithm),
             "crash" => Self::crash(algorithm),

@@ -31,6 +31,8 @@ pub struct HistOp {
     /// When the write or execute completed, no replica of the replica set
     /// held its value yet: it was only at local replicas (Section 3.2).
     pub value_only_local: bool,
+    /// The read returned without a write-back phase (Section 3.4.1).
+    pub write_back_skipped: bool,
 }
 
 impl HistOp {
@@ -42,6 +44,7 @@ impl HistOp {
             ret: None,
             data_local: false,
             value_only_local: false,
+            write_back_skipped: false,
         }
     }
 
@@ -147,6 +150,7 @@ mod tests {
             ret,
             data_local: false,
             value_only_local: false,
+            write_back_skipped: false,
         }
     }
     fn w(s: &str) -> Op {

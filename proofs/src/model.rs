@@ -225,8 +225,13 @@ impl VivaceModel {
                 op.data_local = local;
             }
         }
+        // A read that completes on its data (or ABD query) reply skipped
+        // its write-back.
+        let skipped = delivered
+            .is_some_and(|e| matches!(e.msg, Msg::AckRData { .. } | Msg::AbdQueryAck { .. }));
         for k in old_done..new_done {
             let ret = new.done[k].clone();
+            h.ops[c][k].write_back_skipped = skipped && matches!(ret, Ret::ReadOk(_));
             let only_local = self.value_only_local(state, &h.ops[c][k].op, &ret);
             let op = &mut h.ops[c][k];
             op.ret = Some(ret);

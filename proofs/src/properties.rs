@@ -23,12 +23,15 @@ pub const VALUE_ONLY_LOCAL: &str = "completes with its value only at local repli
 /// Name of a `sometimes` property.
 pub const DATA_REMOTE: &str = "data comes from a remote site";
 /// Name of a `sometimes` property.
+pub const WRITE_BACK_SKIPPED: &str = "a read skips its write-back";
+/// Name of a `sometimes` property.
 pub const ALL_FINISHED: &str = "every client finished";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
 /// Every `sometimes` property name.
-pub const SOMETIMES_NAMES: [&str; 7] = [
+pub const SOMETIMES_NAMES: [&str; 8] = [
     RMW_ABORTS,
+    WRITE_BACK_SKIPPED,
     READ_SEES_CONCURRENT_WRITE,
     DATA_LOCAL,
     VALUE_ONLY_LOCAL,
@@ -148,6 +151,11 @@ fn completes_with_value_only_local(_: &VivaceModel, s: &State) -> bool {
     ops(s).any(|(_, _, o)| o.value_only_local)
 }
 
+/// A read returned without its write-back phase (Section 3.4.1, C1 and C2).
+fn write_back_skipped(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.write_back_skipped)
+}
+
 fn all_finished(m: &VivaceModel, s: &State) -> bool {
     m.all_finished(s)
 }
@@ -193,6 +201,9 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
         if cfg.clients.iter().any(|c| c.site != cfg.clients[0].site) {
             p.push(Property::sometimes(DATA_REMOTE, data_from_remote_site));
         }
+    }
+    if cfg.options.writeback_skip && !cfg.algorithm.is_rmw() {
+        p.push(Property::sometimes(WRITE_BACK_SKIPPED, write_back_skipped));
     }
     p.push(Property::sometimes(ALL_FINISHED, all_finished));
     if cfg.max_crashes > 0 {

@@ -205,3 +205,16 @@ fn skewed_clocks_hold_clock_free_and_with_commit_wait() {
     let paper = check(ModelConfig::skew(Algorithm::VivaceRw), one_thread());
     assert_eq!(paper.properties["linearizable"], "violated");
 }
+
+/// Section 3.4.1, write-back skipping (C1 and C2) switched on in `base`:
+/// holds, and a read does skip its write-back (the mutant
+/// `skip-write-back-c1-only` shows C2 is needed).
+#[test]
+fn writeback_skip_holds_and_is_taken() {
+    for (alg, pinned) in [(Algorithm::Abd, 62846), (Algorithm::VivaceRw, 138308)] {
+        let cfg = ModelConfig::named(alg, "base+writeback_skip").expect("named");
+        assert_eq!(cfg.optimizations(), ["writeback_skip"]);
+        let r = proves(cfg, pinned);
+        assert_eq!(r.properties["a read skips its write-back"], "reached");
+    }
+}
