@@ -321,7 +321,7 @@ fn phase_name(p: &Phase) -> &'static str {
         Phase::AbdTsQuery { .. } => "QUERY-TS",
         Phase::AbdQuery { .. } => "QUERY",
         Phase::AbdStore { .. } => "STORE",
-        Phase::RTs { .. } => "R-TS",
+        Phase::RTs { .. } | Phase::RTsForWrite { .. } => "R-TS",
         Phase::RData { .. } => "R-DATA",
         Phase::WTs { .. } => "W-TS",
         Phase::WLocal { .. } => "W-LOCAL",
