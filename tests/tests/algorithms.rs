@@ -69,22 +69,29 @@ fn vivace_rmw_is_linearizable() {
     one(Algorithm::VivaceRmw);
 }
 
+/// The clock-free write (timestamps from a majority, no clock): ABD's
+/// original write, and Algorithm 1's with R-TS (issue 6, clocks).
 #[test]
-fn abd_without_clock_is_linearizable() {
-    let mut spec = LocalSpec::figure5(4);
-    spec.containers = vec![("abd/".into(), Algorithm::Abd)];
-    spec.timestamps = vivace_spec::TimestampMode::QueryMajority;
-    let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
-    let cfg = MixedConfig {
-        ops_per_client: 100,
-        keys: 2,
-        rmw_keys: 8,
-        algorithms: vec![Algorithm::Abd],
-        ..MixedConfig::default()
-    };
-    let run = run_mixed(&mut cluster, &cfg, Vec::new()).expect("clients start");
-    assert_eq!(outcomes(&run.samples).2, 0);
-    assert_linearizable(&run, "abd-query-majority");
+fn clock_free_writes_are_linearizable() {
+    for (alg, prefix, name) in [
+        (Algorithm::Abd, "abd/", "abd-query-majority"),
+        (Algorithm::VivaceRw, "rw/", "vivace-rw-query-majority"),
+    ] {
+        let mut spec = LocalSpec::figure5(4);
+        spec.containers = vec![(prefix.into(), alg)];
+        spec.timestamps = vivace_spec::TimestampMode::QueryMajority;
+        let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
+        let cfg = MixedConfig {
+            ops_per_client: 100,
+            keys: 2,
+            rmw_keys: 8,
+            algorithms: vec![alg],
+            ..MixedConfig::default()
+        };
+        let run = run_mixed(&mut cluster, &cfg, Vec::new()).expect("clients start");
+        assert_eq!(outcomes(&run.samples).2, 0, "{name}: no operation fails");
+        assert_linearizable(&run, name);
+    }
 }
 
 /// The pseudocode exactly: reads always write back (Section 3.4.1 off).
