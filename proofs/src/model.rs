@@ -545,7 +545,8 @@ impl VivaceModel {
     ///
     /// While a crash can still happen, it applies only if a single server
     /// `k` may crash (`crash_only`, set by the crash split of `run::check`)
-    /// and only to deliveries not from `k`. One neither from nor to `k`
+    /// and to deliveries not from `k` (and W-REMOTE from `k`, with its doom,
+    /// below). One neither from nor to `k`
     /// commutes with the crash (what it sends to `k` is lost either way:
     /// dropped at the send if `k` crashed first, removed by the crash
     /// otherwise), and the crash leaves it enabled. One to `k` is absorbed
