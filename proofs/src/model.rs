@@ -662,6 +662,12 @@ impl VivaceModel {
         let Node::Server(actor) = &self.actors[usize::from(env.dst)] else {
             return false;
         };
+        // Without a parked read nothing can be answered: W-REMOTE then only
+        // acknowledges its sender, and W-LOCAL's other sends matter only
+        // where timers exist. No handler run needed.
+        if s.parked.is_empty() && (!timers || matches!(env.msg, Msg::WRemote { .. })) {
+            return true;
+        }
         let mut after = s.clone();
         let mut todo = vec![(env.src, env.msg.clone())];
         while let Some((from, msg)) = todo.pop() {
