@@ -284,6 +284,11 @@ impl ModelConfig {
     /// majority, no clock) and `skew-commit-wait` (wait out 2 ticks of
     /// uncertainty) must hold under the same skew.
     pub fn skew(algorithm: Algorithm) -> ModelConfig {
+        Self::skew_by(algorithm, 2)
+    }
+
+    /// [`ModelConfig::skew`] with client 2's clock `lag` ticks behind.
+    pub fn skew_by(algorithm: Algorithm, lag: u64) -> ModelConfig {
         let mut cfg = Self::small(algorithm);
         cfg.name = "skew".into();
         cfg.clients = vec![
@@ -296,7 +301,7 @@ impl ModelConfig {
                 ops: vec![Op::Read, write("b"), Op::Read],
             },
         ];
-        cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), 2)]);
+        cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), lag)]);
         cfg
     }
 

@@ -174,12 +174,10 @@ pub fn all() -> Vec<Mutant> {
                   a lower timestamp. (Equal times are ordered by node id, which here favours the \
                   lagging client, so a wait of lag - 1 is just enough; `skew-commit-wait` waits 2 \
                   under a lag of 2 and holds.)",
-            config: || {
-                let mut cfg = ModelConfig::skew(Algorithm::VivaceRw);
-                cfg.name = "skew-3-commit-wait-1".into();
-                cfg.clock = ClockMode::Lagging(vec![(vivace_spec::Id::from(cfg.servers.len() + 1), 3)]);
-                cfg.commit_wait = 1;
-                cfg
+            config: || ModelConfig {
+                name: "skew-3-commit-wait-1".into(),
+                commit_wait: 1,
+                ..ModelConfig::skew_by(Algorithm::VivaceRw, 3)
             },
             refuted_by: LINEARIZABLE,
             search: Search::Dfs,

@@ -30,7 +30,8 @@ pub struct Report {
     pub config: String,
     /// Optimization switches on (Section 3.4), by their `Options` names.
     pub optimizations: Vec<String>,
-    /// How writers get timestamps: `synchronized`, `skewed` or `clock_free`.
+    /// How writers get timestamps (`ModelConfig::clock_name`):
+    /// `synchronized`, `skewed`, `clock_free` or `commit_wait`.
     pub clock: String,
     /// The search visited every reachable state.
     pub exhaustive: bool,
