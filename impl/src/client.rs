@@ -74,6 +74,18 @@ pub struct Client {
     id: Id,
     timeout: Duration,
     recorder: Option<Recorder>,
+    pending: Option<Pending>,
+}
+
+/// The operation a [`Client`] has in progress.
+struct Pending {
+    /// Operations the actor had finished before this one.
+    before: usize,
+    /// Effect sends before this one (see [`Driver::effect_sends`]).
+    effects: u64,
+    deadline: Instant,
+    /// Its id in the history recorder.
+    hid: Option<u64>,
 }
 
 impl Client {
@@ -113,6 +125,7 @@ impl Client {
             id,
             timeout: Duration::from_secs(5),
             recorder: None,
+            pending: None,
         })
     }
 
@@ -209,12 +222,96 @@ impl Client {
         Ok(())
     }
 
-    fn run(&mut self, key: Bytes, op: Op) -> Result<Ret, ClientError> {
-        let client = usize::from(self.id) as u64;
-        let rec = self.recorder.clone();
-        let hid = rec.as_ref().map(|r| r.invoke(client, &key, &op));
-        let result = self.run_inner(key, op.clone());
-        if let (Some(r), Some(hid)) = (rec, hid) {
+    /// Runs any operation and waits for its result (or its deadline).
+    pub fn run(&mut self, key: Bytes, op: Op) -> Result<Ret, ClientError> {
+        self.start(key, op)?;
+        loop {
+            if let Some(r) = self.poll_result(Instant::now()) {
+                return r;
+            }
+            let wait = self.pending.as_ref().map_or(Duration::ZERO, |p| {
+                p.deadline.saturating_duration_since(Instant::now())
+            });
+            self.driver
+                .poll_once(wait)
+                .map_err(|source| RuntimeError::Io {
+                    what: "polling".into(),
+                    source,
+                })?;
+        }
+    }
+
+    /// Starts an operation without waiting for it (the client must have
+    /// none in progress): validates it, records its invocation and sends
+    /// its first phase. [`Client::poll_result`] tells when it is over.
+    /// An invalid operation is refused here (and recorded as failed).
+    pub(crate) fn start(&mut self, key: Bytes, op: Op) -> Result<(), ClientError> {
+        assert!(self.pending.is_none(), "one operation at a time per client");
+        let hid = self
+            .recorder
+            .as_ref()
+            .map(|r| r.invoke(usize::from(self.id) as u64, &key, &op));
+        if let Err(e) = self.validate(&key, &op) {
+            if let (Some(r), Some(hid)) = (&self.recorder, hid) {
+                r.complete(usize::from(self.id) as u64, hid, Outcome::Fail);
+            }
+            return Err(e);
+        }
+        let before = self.done_len();
+        let effects = self.driver.effect_sends();
+        self.driver.with_state(|actor, state, sends| {
+            let (Node::Client(c), NodeState::Client(s)) = (actor, state) else {
+                unreachable!("a Client drives a client actor")
+            };
+            c.invoke(s, key, op, sends);
+            // As the spec's Node does on start: arm the retransmission
+            // timer while an operation is in progress.
+            let timer = c.deployment.options.retransmit && s.current.is_some();
+            ((), timer)
+        });
+        self.pending = Some(Pending {
+            before,
+            effects,
+            deadline: Instant::now() + self.timeout,
+            hid,
+        });
+        Ok(())
+    }
+
+    /// The result of the operation in progress, once the actor reported it
+    /// or its deadline passed at `now`; `None` while it is still running
+    /// (or when none is in progress).
+    pub(crate) fn poll_result(&mut self, now: Instant) -> Option<Result<Ret, ClientError>> {
+        let p = self.pending.as_ref()?;
+        let r = if let Some(ret) = self.result_after(p.before) {
+            match ret {
+                Ret::Aborted => Err(ClientError::Aborted {
+                    maybe_applied: self.driver.effect_sends() != p.effects,
+                }),
+                r => Ok(r),
+            }
+        } else if now >= p.deadline {
+            Err(self.why_stuck())
+        } else {
+            return None;
+        };
+        Some(self.finish(r))
+    }
+
+    /// Whether an operation is in progress, and until when at most.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.pending.as_ref().map(|p| p.deadline)
+    }
+
+    /// The node driver (the pool services it).
+    pub(crate) fn driver_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
+
+    /// Ends the operation in progress with `result`: records its outcome.
+    fn finish(&mut self, result: Result<Ret, ClientError>) -> Result<Ret, ClientError> {
+        let p = self.pending.take().expect("an operation in progress");
+        if let (Some(r), Some(hid)) = (&self.recorder, p.hid) {
             let outcome = match &result {
                 Ok(Ret::ReadOk(v)) | Ok(Ret::ExecuteOk(v)) => Outcome::Ok(Some(v.clone())),
                 Ok(Ret::WriteOk) => Outcome::Ok(None),
@@ -232,46 +329,9 @@ impl Client {
                 ) => Outcome::Fail,
                 Err(_) => Outcome::Unknown,
             };
-            r.complete(client, hid, outcome);
+            r.complete(usize::from(self.id) as u64, hid, outcome);
         }
         result
-    }
-
-    fn run_inner(&mut self, key: Bytes, op: Op) -> Result<Ret, ClientError> {
-        self.validate(&key, &op)?;
-        let before = self.done_len();
-        let effects = self.driver.effect_sends();
-        self.driver.with_state(|actor, state, sends| {
-            let (Node::Client(c), NodeState::Client(s)) = (actor, state) else {
-                unreachable!("a Client drives a client actor")
-            };
-            c.invoke(s, key, op, sends);
-            // As the spec's Node does on start: arm the retransmission
-            // timer while an operation is in progress.
-            let timer = c.deployment.options.retransmit && s.current.is_some();
-            ((), timer)
-        });
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            if let Some(ret) = self.result_after(before) {
-                return match ret {
-                    Ret::Aborted => Err(ClientError::Aborted {
-                        maybe_applied: self.driver.effect_sends() != effects,
-                    }),
-                    r => Ok(r),
-                };
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(self.why_stuck());
-            }
-            self.driver
-                .poll_once(deadline - now)
-                .map_err(|source| RuntimeError::Io {
-                    what: "polling".into(),
-                    source,
-                })?;
-        }
     }
 
     fn done_len(&self) -> usize {

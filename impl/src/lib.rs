@@ -11,14 +11,19 @@
 //! - [`config`]: the TOML cluster description;
 //! - [`client`]: the client library (`write`, `read`, `execute`);
 //! - [`history`]: history recording in the checker's JSON-lines format;
+//! - [`pool`]: many clients driven by one thread (one poller);
 //! - [`cluster`]: a whole cluster on loopback inside one process;
-//! - [`workload`]: the demo and the closed-loop benchmark.
+//! - [`workload`]: the demo and the closed-loop benchmark;
+//! - [`curves`] and [`plot`]: the benchmark's three curves, as SVG.
 
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod curves;
 pub mod history;
 pub mod net;
+pub mod plot;
+pub mod pool;
 pub mod runtime;
 pub mod wire;
 pub mod workload;

@@ -7,8 +7,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use vivace_impl::client::Client;
 use vivace_impl::config::{ClusterConfig, Role};
+use vivace_impl::curves::{run_curves, CurveSpec};
+use vivace_impl::runtime::RuntimeError;
 use vivace_impl::runtime::{serve, RuntimeOptions};
-use vivace_impl::workload::{bench, demo_with, BenchConfig, DemoSummary, MixedConfig};
+use vivace_impl::workload::{
+    bench, bench_clients, demo_with, BenchConfig, BenchResult, DemoSummary, MixedConfig,
+};
 use vivace_impl::{history::Recorder, wire};
 use vivace_spec::{Algorithm, Command};
 
@@ -89,14 +93,27 @@ enum Cmd {
         #[arg(long, value_delimiter = ',')]
         wan_ms: Vec<u64>,
     },
-    /// Closed-loop benchmark on an in-process Figure-5 cluster.
+    /// Closed-loop benchmark: on an in-process Figure-5 cluster (`--local`)
+    /// or against a running cluster (`--config FILE`, with its clients).
     Bench {
-        /// Run the cluster in this process (the only mode so far).
-        #[arg(long, required = true)]
+        /// Run the cluster in this process.
+        #[arg(long, required_unless_present = "config", conflicts_with = "config")]
         local: bool,
+        /// Run against the cluster of this file, from its `[[clients]]`
+        /// (one per concurrent client); its servers must be running.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// With --config: the key prefix of the container to use (default:
+        /// the first container of the algorithm).
+        #[arg(long)]
+        prefix: Option<String>,
         /// Concurrent clients.
         #[arg(long, default_value_t = 4)]
         clients: usize,
+        /// Threads driving the clients (each drives its share of the
+        /// clients through one poller).
+        #[arg(long, default_value_t = 1)]
+        client_threads: usize,
         /// Run once per client count (e.g. `1,2,4,8`) and print throughput
         /// and latency against clients; overrides --clients.
         #[arg(long, value_delimiter = ',')]
@@ -113,9 +130,22 @@ enum Cmd {
         /// Number of keys.
         #[arg(long, default_value_t = 100)]
         keys: usize,
-        /// Seconds to run.
+        /// Seconds to run (each run of a sweep).
         #[arg(long, default_value_t = 5.0)]
         duration: f64,
+        /// With --local: the three curves of the Zzyzx paper for all four
+        /// algorithms (throughput vs clients over --sweep, latency vs
+        /// throughput, throughput vs --contention keys at
+        /// --contention-clients), written to this directory as SVG plots,
+        /// `curves.json` and `curves.md`.
+        #[arg(long, requires = "local")]
+        curves: Option<PathBuf>,
+        /// Key counts of the contention sweep of --curves.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16,64,256,1024")]
+        contention: Vec<usize>,
+        /// Clients of the contention sweep of --curves.
+        #[arg(long, default_value_t = 16)]
+        contention_clients: usize,
         /// Write the JSON result here.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -344,18 +374,36 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Cmd::Bench {
             local: _,
+            config,
+            prefix,
             clients,
+            client_threads,
             sweep,
             algorithm,
             read_percent,
             value_size,
             keys,
             duration,
+            curves,
+            contention,
+            contention_clients,
             out,
             json,
         } => {
             let a = Algorithm::from_name(&algorithm)
                 .ok_or(format!("unknown algorithm {algorithm:?}"))?;
+            let base = BenchConfig {
+                clients,
+                client_threads,
+                algorithm: a.name(),
+                read_percent,
+                value_size,
+                keys,
+                duration_s: duration,
+            };
+            if let Some(dir) = curves {
+                return run_curves_cmd(&dir, base, sweep, contention, contention_clients, json);
+            }
             let counts = if sweep.is_empty() {
                 vec![clients]
             } else {
@@ -365,30 +413,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             for clients in counts {
                 let cfg = BenchConfig {
                     clients,
-                    algorithm: a.name(),
-                    read_percent,
-                    value_size,
-                    keys,
-                    duration_s: duration,
+                    ..base.clone()
                 };
-                let r = bench(&cfg, a).map_err(|e| e.to_string())?;
+                let r = match &config {
+                    None => bench(&cfg, a),
+                    Some(file) => bench_remote(file, prefix.as_deref(), &cfg, a)?,
+                }
+                .map_err(|e| e.to_string())?;
                 if !json {
-                    outln!(
-                        "{} {} clients, {}, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
-                        a.name(), clients,
-                        if a.is_rmw() { "increments and CAS".to_string() } else { format!("{read_percent}% reads, {value_size} B values") },
-                        keys, r.throughput_ops_s,
-                        r.latency.p50_us as f64 / 1e3, r.latency.p90_us as f64 / 1e3,
-                        r.latency.p99_us as f64 / 1e3, r.latency.p999_us as f64 / 1e3,
-                        r.latency.max_us as f64 / 1e3, r.abort_rate, r.errors
-                    );
-                    outln!(
-                        "  priority: {} datagrams {} bytes; normal: {} datagrams {} bytes",
-                        r.traffic.priority.datagrams,
-                        r.traffic.priority.bytes,
-                        r.traffic.normal.datagrams,
-                        r.traffic.normal.bytes
-                    );
+                    print_bench(&r);
                 }
                 results.push(r);
             }
@@ -420,6 +453,140 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// One result as two summary lines.
+fn print_bench(r: &BenchResult) {
+    let c = &r.config;
+    outln!(
+        "{} {} clients, {}, {} keys: {:.0} ops/s; latency p50 {:.3} ms p90 {:.3} p99 {:.3} p99.9 {:.3} max {:.3}; abort rate {:.3}; errors {}",
+        c.algorithm,
+        c.clients,
+        if c.algorithm.ends_with("rmw") {
+            "increments and CAS".to_string()
+        } else {
+            format!("{}% reads, {} B values", c.read_percent, c.value_size)
+        },
+        c.keys,
+        r.throughput_ops_s,
+        r.latency.p50_us as f64 / 1e3,
+        r.latency.p90_us as f64 / 1e3,
+        r.latency.p99_us as f64 / 1e3,
+        r.latency.p999_us as f64 / 1e3,
+        r.latency.max_us as f64 / 1e3,
+        r.abort_rate,
+        r.errors
+    );
+    outln!(
+        "  {}: priority {} datagrams {} bytes; normal {} datagrams {} bytes",
+        r.traffic_scope,
+        r.traffic.priority.datagrams,
+        r.traffic.priority.bytes,
+        r.traffic.normal.datagrams,
+        r.traffic.normal.bytes
+    );
+}
+
+/// The benchmark against a running cluster: the first `clients` of the
+/// configuration's `[[clients]]`, on the container of `prefix` (or the
+/// first of the algorithm).
+fn bench_remote(
+    file: &std::path::Path,
+    prefix: Option<&str>,
+    cfg: &BenchConfig,
+    a: Algorithm,
+) -> Result<Result<BenchResult, RuntimeError>, String> {
+    let cc = ClusterConfig::load(file).map_err(|e| e.to_string())?;
+    let container = cc
+        .containers
+        .iter()
+        .find(|c| prefix.map_or(c.algorithm == a, |p| c.prefix == p))
+        .ok_or_else(|| match prefix {
+            Some(p) => format!("{}: no container with prefix {p:?}", file.display()),
+            None => format!("{}: no container of algorithm {}", file.display(), a.name()),
+        })?;
+    if container.algorithm != a {
+        return Err(format!(
+            "{}: container {:?} runs {}, not {}",
+            file.display(),
+            container.prefix,
+            container.algorithm.name(),
+            a.name()
+        ));
+    }
+    let names: Vec<String> = cc
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Client)
+        .map(|n| n.name.clone())
+        .collect();
+    if names.len() < cfg.clients {
+        return Err(format!(
+            "{}: {} clients asked for, the configuration has {} [[clients]]",
+            file.display(),
+            cfg.clients,
+            names.len()
+        ));
+    }
+    let mut clients = Vec::new();
+    for n in &names[..cfg.clients] {
+        clients
+            .push(Client::connect(&cc, n, &RuntimeOptions::default()).map_err(|e| e.to_string())?);
+    }
+    Ok(bench_clients(cfg, a, &container.prefix, clients))
+}
+
+/// `bench --local --curves DIR`.
+fn run_curves_cmd(
+    dir: &std::path::Path,
+    base: BenchConfig,
+    sweep: Vec<usize>,
+    keys: Vec<usize>,
+    contention_clients: usize,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let spec = CurveSpec {
+        algorithms: Algorithm::ALL.to_vec(),
+        clients: if sweep.is_empty() {
+            vec![1, 2, 4, 8, 16, 32, 64]
+        } else {
+            sweep
+        },
+        keys,
+        contention_clients,
+        base: base.clone(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let curves = run_curves(&spec, |p| {
+        if json {
+            if let Ok(j) = serde_json::to_string(p) {
+                outln!("{j}");
+            }
+        } else {
+            print_bench(&p.result);
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let what = format!(
+        "{} B values, {}% reads, {} s per point",
+        base.value_size, base.read_percent, base.duration_s
+    );
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    for (name, plot) in curves.plots(&what) {
+        write(name, &plot.to_svg())?;
+    }
+    write(
+        "curves.json",
+        &serde_json::to_string_pretty(&curves).map_err(|e| e.to_string())?,
+    )?;
+    write("curves.md", &curves.markdown())?;
+    if !json {
+        outln!("wrote {}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

@@ -334,6 +334,41 @@ impl Driver {
         n
     }
 
+    /// Moves the node's two sockets from its own poller to `registry`
+    /// (tokens `base` for priority and `base + 1` for normal), so that one
+    /// thread can wait on many nodes ([`crate::pool::ClientPool`]). After
+    /// this, drive the node with [`Driver::service`] instead of
+    /// [`Driver::poll_once`].
+    pub fn attach(&mut self, registry: &mio::Registry, base: usize) -> io::Result<()> {
+        self.poll.registry().deregister(&mut self.ep.priority)?;
+        self.poll.registry().deregister(&mut self.ep.normal)?;
+        registry.register(&mut self.ep.priority, Token(base), Interest::READABLE)?;
+        registry.register(&mut self.ep.normal, Token(base + 1), Interest::READABLE)
+    }
+
+    /// Fires due timers and handles waiting datagrams (at most one batch)
+    /// without waiting. Returns whether a full batch was read, so that more
+    /// may be waiting even though the poller will not say so again.
+    pub fn service(&mut self) -> bool {
+        self.fire_due();
+        self.drain_sockets() == BATCH
+    }
+
+    /// Fires due timers and delayed clock replies only (no socket reads).
+    pub fn fire_timers(&mut self) {
+        self.fire_due();
+    }
+
+    /// The earliest instant at which a timer, a delayed clock reply or a
+    /// held datagram is due.
+    pub fn next_due(&self) -> Option<Instant> {
+        let delayed = self.delayed.iter().map(|d| d.0).min();
+        [self.timer, delayed, self.ep.next_due()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
     /// One round: due timers and waiting datagrams; if there were none, a
     /// wait of at most `max_wait` for the next datagram or timer, then the
     /// datagrams that arrived. Returns after any progress, so that the
@@ -343,16 +378,9 @@ impl Driver {
         if self.drain_sockets() > 0 || fired {
             return Ok(());
         }
-        let now = Instant::now();
         let mut wait = max_wait;
-        if let Some(t) = self.timer {
-            wait = wait.min(t.saturating_duration_since(now));
-        }
-        for (t, _, _) in &self.delayed {
-            wait = wait.min(t.saturating_duration_since(now));
-        }
-        if let Some(t) = self.ep.next_due() {
-            wait = wait.min(t.saturating_duration_since(now));
+        if let Some(t) = self.next_due() {
+            wait = wait.min(t.saturating_duration_since(Instant::now()));
         }
         match self.poll.poll(&mut self.events, Some(wait)) {
             Ok(()) => {}

@@ -5,13 +5,14 @@ use crate::client::{Client, ClientError};
 use crate::cluster::{prefix_of, LocalCluster, LocalSpec};
 use crate::history::{Recorder, Verdict};
 use crate::net::{CounterSnapshot, Rng};
+use crate::pool::ClientPool;
 use crate::runtime::RuntimeError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vivace_spec::{Algorithm, Bytes, Command};
+use vivace_spec::{Algorithm, Bytes, Command, Op, Ret};
 
 /// One finished operation of a workload.
 #[derive(Clone, Debug)]
@@ -146,18 +147,19 @@ pub fn op_stats(samples: &[Sample]) -> Vec<OpStats> {
         .collect()
 }
 
-/// Runs one random operation of a mixed workload on `client`.
-fn mixed_op(
-    client: &mut Client,
+/// Draws one random operation of a mixed workload: its name, key and
+/// operation (RW: reads and writes of unique values; RMW: 70% increments,
+/// 30% compare-and-swaps between small numbers).
+fn next_op(
     rng: &mut Rng,
     algorithm: Algorithm,
+    prefix: &str,
     keys: usize,
     read_percent: u64,
     value: &mut dyn FnMut() -> Bytes,
-) -> Sample {
-    let key = format!("{}k{}", prefix_of(algorithm), rng.next_u64() % keys as u64);
-    let start = Instant::now();
-    let (op, r): (&'static str, Result<(), ClientError>) = if algorithm.is_rmw() {
+) -> (&'static str, Bytes, Op) {
+    let key = Bytes::from(format!("{prefix}k{}", rng.next_u64() % keys as u64));
+    if algorithm.is_rmw() {
         let cmd = if rng.next_u64() % 100 < 70 {
             Command::Increment
         } else {
@@ -168,22 +170,53 @@ fn mixed_op(
                 to: to.into(),
             }
         };
-        ("execute", client.execute(key, cmd).map(|_| ()))
+        ("execute", key, Op::Execute(cmd))
     } else if rng.next_u64() % 100 < read_percent {
-        ("read", client.read(key).map(|_| ()))
+        ("read", key, Op::Read)
     } else {
-        ("write", client.write(key, value()))
-    };
+        ("write", key, Op::Write(value()))
+    }
+}
+
+/// The sample of an operation that ended with `result`.
+fn sample_of(
+    algorithm: Algorithm,
+    op: &'static str,
+    latency: Duration,
+    result: &Result<Ret, ClientError>,
+) -> Sample {
     Sample {
         algorithm,
         op,
-        latency: start.elapsed(),
-        outcome: match r {
-            Ok(()) => "ok",
+        latency,
+        outcome: match result {
+            Ok(_) => "ok",
             Err(ClientError::Aborted { .. }) => "aborted",
             Err(_) => "error",
         },
     }
+}
+
+/// Runs one random operation of a mixed workload on `client`.
+fn mixed_op(
+    client: &mut Client,
+    rng: &mut Rng,
+    algorithm: Algorithm,
+    keys: usize,
+    read_percent: u64,
+    value: &mut dyn FnMut() -> Bytes,
+) -> Sample {
+    let (op, key, operation) = next_op(
+        rng,
+        algorithm,
+        prefix_of(algorithm),
+        keys,
+        read_percent,
+        value,
+    );
+    let start = Instant::now();
+    let r = client.run(key, operation);
+    sample_of(algorithm, op, start.elapsed(), &r)
 }
 
 /// A unique value of `size` bytes (at least the unique prefix).
@@ -377,6 +410,8 @@ pub fn demo_with(
 pub struct BenchConfig {
     /// Concurrent closed-loop clients.
     pub clients: usize,
+    /// Threads that drive the clients (each a [`ClientPool`]).
+    pub client_threads: usize,
     /// Algorithm of the container.
     pub algorithm: &'static str,
     /// Percentage of reads (RW algorithms; RMW runs executes).
@@ -398,6 +433,8 @@ pub struct BenchResult {
     pub throughput_ops_s: f64,
     /// Operations completed.
     pub completed: usize,
+    /// Operations finished in any way (completed, aborted, failed).
+    pub finished: usize,
     /// Latency of every completed operation.
     pub latency: Percentiles,
     /// Latency per operation.
@@ -406,45 +443,99 @@ pub struct BenchResult {
     pub abort_rate: f64,
     /// Operations that failed otherwise.
     pub errors: usize,
-    /// Datagrams and bytes per class (servers and clients).
+    /// Datagrams and bytes per class, of the nodes [`BenchResult::traffic_scope`] names.
     pub traffic: Traffic,
+    /// Whose datagrams [`BenchResult::traffic`] counts: `servers and
+    /// clients` in process, `clients` against a cluster elsewhere.
+    pub traffic_scope: &'static str,
+    /// The clients' counters.
+    #[serde(skip)]
+    pub client_counters: CounterSnapshot,
 }
 
-/// Closed loop: `clients` threads each run one operation after another on
-/// a Figure-5 cluster for the duration.
+/// Closed loop on an in-process Figure-5 cluster (see [`bench_clients`]).
 pub fn bench(cfg: &BenchConfig, algorithm: Algorithm) -> Result<BenchResult, RuntimeError> {
     let mut spec = LocalSpec::figure5(cfg.clients);
     spec.containers = vec![(prefix_of(algorithm).to_string(), algorithm)];
     let mut cluster = LocalCluster::start(&spec)?;
+    let clients = (0..cfg.clients)
+        .map(|i| cluster.client(i).map_err(runtime_error))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut r = bench_clients(cfg, algorithm, prefix_of(algorithm), clients)?;
+    let mut counters = r.client_counters.clone();
+    counters.add(&cluster.total_server_counters());
+    r.traffic = Traffic::from(&counters);
+    r.traffic_scope = "servers and clients";
+    Ok(r)
+}
+
+/// Closed loop for the duration over the given clients (of any cluster,
+/// in this process or not), on keys `{prefix}k0 .. k{keys-1}`: the clients
+/// are spread over `client_threads` threads that each drive their share in
+/// one [`ClientPool`]; each client starts its next operation as soon as
+/// the previous one finished. Traffic counts the clients' datagrams only.
+pub fn bench_clients(
+    cfg: &BenchConfig,
+    algorithm: Algorithm,
+    prefix: &str,
+    clients: Vec<Client>,
+) -> Result<BenchResult, RuntimeError> {
     let stop = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::new();
-    for i in 0..cfg.clients {
-        let mut c = cluster.client(i).map_err(|e| match e {
-            ClientError::Runtime(r) => r,
-            other => RuntimeError::NotRunnable(other.to_string()),
-        })?;
+    let threads_n = cfg.client_threads.clamp(1, clients.len().max(1));
+    let mut shares: Vec<Vec<Client>> = (0..threads_n).map(|_| Vec::new()).collect();
+    for (i, mut c) in clients.into_iter().enumerate() {
         c.set_timeout(Duration::from_secs(2));
+        shares[i % threads_n].push(c);
+    }
+    let mut threads = Vec::new();
+    for (t, share) in shares.into_iter().enumerate() {
+        let mut pool = ClientPool::new(share).map_err(runtime_error)?;
         let cfg = cfg.clone();
         let stop = stop.clone();
+        let prefix = prefix.to_string();
         threads.push(std::thread::spawn(move || {
-            let mut rng = Rng::new(7 + i as u64);
+            let mut rng = Rng::new(7 + t as u64);
             let mut n = 0u64;
             let mut samples = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
+            let mut started: Vec<(&'static str, Instant)> = Vec::with_capacity(pool.len());
+            let mut next = |pool: &mut ClientPool, i: usize, rng: &mut Rng| {
                 let mut value = || {
                     n += 1;
-                    unique_value(i, n, cfg.value_size)
+                    unique_value(t * 1_000 + i, n, cfg.value_size)
                 };
-                samples.push(mixed_op(
-                    &mut c,
-                    &mut rng,
+                let (op, key, operation) = next_op(
+                    rng,
                     algorithm,
+                    &prefix,
                     cfg.keys,
                     cfg.read_percent,
                     &mut value,
-                ));
+                );
+                let at = Instant::now();
+                pool.start(i, key, operation).map(|()| (op, at))
+            };
+            for i in 0..pool.len() {
+                let s = next(&mut pool, i, &mut rng).map_err(|e| e.to_string())?;
+                started.push(s);
             }
-            (samples, c.counters())
+            while !stop.load(Ordering::Relaxed) {
+                for f in pool
+                    .wait(Duration::from_millis(50))
+                    .map_err(|e| e.to_string())?
+                {
+                    let (op, at) = started[f.client];
+                    samples.push(sample_of(algorithm, op, at.elapsed(), &f.result));
+                    if !stop.load(Ordering::Relaxed) {
+                        started[f.client] =
+                            next(&mut pool, f.client, &mut rng).map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            let mut counters = CounterSnapshot::default();
+            for c in pool.clients() {
+                counters.add(&c.counters());
+            }
+            Ok::<_, String>((samples, counters))
         }));
     }
     let start = Instant::now();
@@ -453,12 +544,14 @@ pub fn bench(cfg: &BenchConfig, algorithm: Algorithm) -> Result<BenchResult, Run
     let mut samples = Vec::new();
     let mut counters = CounterSnapshot::default();
     for t in threads {
-        let (s, c) = t.join().expect("client thread");
+        let (s, c) = t
+            .join()
+            .expect("client thread")
+            .map_err(RuntimeError::NotRunnable)?;
         samples.extend(s);
         counters.add(&c);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    counters.add(&cluster.total_server_counters());
     let ok: Vec<Duration> = samples
         .iter()
         .filter(|s| s.outcome == "ok")
@@ -470,6 +563,7 @@ pub fn bench(cfg: &BenchConfig, algorithm: Algorithm) -> Result<BenchResult, Run
         config: cfg.clone(),
         throughput_ops_s: ok.len() as f64 / elapsed,
         completed: ok.len(),
+        finished: samples.len(),
         latency: Percentiles::of(&ok),
         per_op: op_stats(&samples),
         abort_rate: if rmw == 0 {
@@ -479,5 +573,14 @@ pub fn bench(cfg: &BenchConfig, algorithm: Algorithm) -> Result<BenchResult, Run
         },
         errors: samples.iter().filter(|s| s.outcome == "error").count(),
         traffic: Traffic::from(&counters),
+        traffic_scope: "clients",
+        client_counters: counters,
     })
+}
+
+fn runtime_error(e: ClientError) -> RuntimeError {
+    match e {
+        ClientError::Runtime(r) => r,
+        other => RuntimeError::NotRunnable(other.to_string()),
+    }
 }

@@ -1,6 +1,7 @@
 //! The `vivace` binary end to end: five `vivace serve` processes on
 //! loopback from a TOML file, then `put`, `get` and `exec` through the CLI,
-//! their history checked; and `vivace demo --json`.
+//! their history checked, and `vivace bench --config` against them; and
+//! `vivace demo --json`.
 
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -105,6 +106,35 @@ fn serve_and_cli_clients() {
     assert_eq!(text.lines().count(), 18, "{text}");
     let verdict = vivace_impl::history::check_jsonl(&text, Duration::from_secs(10));
     assert_eq!(verdict, vivace_impl::Verdict::Linearizable);
+    // The benchmark against the running cluster, from its two clients.
+    let (ok, out, err) = vivace(&[
+        "bench",
+        "--config",
+        cfg,
+        "--algorithm",
+        "vivace_rw",
+        "--clients",
+        "2",
+        "--duration",
+        "0.5",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(r["completed"].as_u64().unwrap() > 10, "{out}");
+    assert_eq!(r["errors"], 0, "{out}");
+    assert_eq!(r["traffic_scope"], "clients");
+    assert!(r["traffic"]["priority"]["datagrams"].as_u64().unwrap() > 0);
+    let (ok, _, err) = vivace(&[
+        "bench",
+        "--config",
+        cfg,
+        "--clients",
+        "3",
+        "--duration",
+        "0.1",
+    ]);
+    assert!(!ok && err.contains("3 clients asked for"), "{err}");
     // A bad configuration names file and line.
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "sites = [\"A\"]\n[[nodes]]\nname = 3\n").unwrap();
@@ -121,4 +151,50 @@ fn demo_json() {
     assert_eq!(v["operations"], 1000);
     assert!(v["traffic"]["priority"]["datagrams"].as_u64().unwrap() > 0);
     assert!(v["traffic"]["normal"]["bytes"].as_u64().unwrap() > 0);
+}
+
+/// `bench --local --curves`: one run per point of both sweeps for each of
+/// the four algorithms, and the three plots with one line per algorithm.
+#[test]
+fn bench_curves() {
+    let dir = std::env::temp_dir().join(format!("vivace-curves-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, out, err) = vivace(&[
+        "bench",
+        "--local",
+        "--curves",
+        dir.to_str().unwrap(),
+        "--sweep",
+        "1,2",
+        "--contention",
+        "1,8",
+        "--contention-clients",
+        "2",
+        "--duration",
+        "0.2",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let points: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(points.len(), 4 * 4, "{out}");
+    for p in &points {
+        assert!(p["result"]["completed"].as_u64().unwrap() > 0, "{p}");
+    }
+    for svg in [
+        "throughput-vs-clients.svg",
+        "latency-vs-throughput.svg",
+        "throughput-vs-contention.svg",
+    ] {
+        let text = std::fs::read_to_string(dir.join(svg)).unwrap();
+        assert_eq!(text.matches("<polyline").count(), 4, "{svg}");
+        for a in ["abd", "vivace_rw", "lan_rmw", "vivace_rmw"] {
+            assert!(text.contains(&format!(">{a}</text>")), "{svg} names {a}");
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("curves.md")).unwrap();
+    assert_eq!(md.lines().count(), 2 + 16);
+    let _ = std::fs::remove_dir_all(&dir);
 }
