@@ -46,6 +46,9 @@ enum Cmd {
         /// Print the counters every this many seconds (0: never).
         #[arg(long, default_value_t = 0)]
         stats: u64,
+        /// Send every message in its own datagram (no batches).
+        #[arg(long)]
+        unbatched: bool,
     },
     /// Writes a value (RW object).
     Put {
@@ -130,6 +133,10 @@ enum Cmd {
         /// Number of keys.
         #[arg(long, default_value_t = 100)]
         keys: usize,
+        /// Send every message in its own datagram (no batches), on every
+        /// node of the benchmark.
+        #[arg(long)]
+        unbatched: bool,
         /// Seconds to run (each run of a sweep).
         #[arg(long, default_value_t = 5.0)]
         duration: f64,
@@ -284,6 +291,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             config,
             node,
             stats,
+            unbatched,
         } => {
             let cfg = ClusterConfig::load(&config).map_err(|e| e.to_string())?;
             let stop = AtomicBool::new(false);
@@ -296,7 +304,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             serve(
                 &cfg,
                 &node,
-                &RuntimeOptions::default(),
+                &RuntimeOptions {
+                    unbatched,
+                    ..RuntimeOptions::default()
+                },
                 &stop,
                 Duration::from_secs(every),
                 |c| eprintln!("{}", serde_json::to_string(c).unwrap_or_default()),
@@ -383,6 +394,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             read_percent,
             value_size,
             keys,
+            unbatched,
             duration,
             curves,
             contention,
@@ -399,6 +411,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 read_percent,
                 value_size,
                 keys,
+                unbatched,
                 duration_s: duration,
             };
             if let Some(dir) = curves {

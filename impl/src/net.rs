@@ -1,12 +1,22 @@
 //! The two UDP sockets of a node (priority and normal class, each with its
 //! own TOS mark), sending by class, receiving priority first, and the
 //! counters of what was sent, received and dropped.
+//!
+//! **Batches.** Messages are not sent at once but kept in an outbox until
+//! the runtime flushes it at the end of each pass of its event loop (and
+//! every few received datagrams within a long pass): messages of the same
+//! class for the same node then leave in one datagram, never larger than
+//! what the path carries unfragmented (64 KiB on loopback, 1472 bytes of
+//! UDP payload elsewhere). Under load this divides the datagrams between
+//! servers (value propagation and its acks) by the number of operations a
+//! pass handles; a lone message still leaves alone, at the end of the pass
+//! that produced it. The priority class is never mixed with the normal one.
 
 use crate::config::{canonical, ClusterConfig, Marks};
 use crate::wire::{self, WireError};
 use serde::Serialize;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::net::{SocketAddr, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -90,6 +100,7 @@ pub struct Counters {
     recv_failed: AtomicU64,
     shim_dropped: AtomicU64,
     shim_duplicated: AtomicU64,
+    coalesced: AtomicU64,
     tos_checked: [AtomicU64; 2],
     tos_mismatch: [AtomicU64; 2],
     tos_by_message: Mutex<BTreeMap<&'static str, BTreeMap<u8, u64>>>,
@@ -125,7 +136,7 @@ pub struct CounterSnapshot {
     pub dropped_stranger: u64,
     /// Dropped: wrong version byte (or empty).
     pub dropped_version: u64,
-    /// Dropped: not exactly one valid message.
+    /// Dropped: not one or more valid messages.
     pub dropped_malformed: u64,
     /// Dropped: a message that arrived on the socket of the other class.
     pub dropped_wrong_socket: u64,
@@ -139,6 +150,8 @@ pub struct CounterSnapshot {
     pub shim_dropped: u64,
     /// Test shim: datagrams deliberately sent twice.
     pub shim_duplicated: u64,
+    /// Messages that left in the datagram of an earlier message (batches).
+    pub coalesced: u64,
     /// With TOS inspection: received messages whose TOS byte was read, per class
     /// `[priority, normal]`.
     pub tos_checked: [u64; 2],
@@ -175,6 +188,7 @@ impl CounterSnapshot {
         self.recv_failed += o.recv_failed;
         self.shim_dropped += o.shim_dropped;
         self.shim_duplicated += o.shim_duplicated;
+        self.coalesced += o.coalesced;
         for i in 0..2 {
             self.tos_checked[i] += o.tos_checked[i];
             self.tos_mismatch[i] += o.tos_mismatch[i];
@@ -210,6 +224,7 @@ impl Counters {
             recv_failed: g(&self.recv_failed),
             shim_dropped: g(&self.shim_dropped),
             shim_duplicated: g(&self.shim_duplicated),
+            coalesced: g(&self.coalesced),
             tos_checked: [g(&self.tos_checked[0]), g(&self.tos_checked[1])],
             tos_mismatch: [g(&self.tos_mismatch[0]), g(&self.tos_mismatch[1])],
             tos_by_message: self
@@ -304,6 +319,32 @@ pub struct Endpoint {
     inspect_tos: bool,
     buf: Vec<u8>,
     out: Vec<u8>,
+    batching: bool,
+    outbox: Vec<Outgoing>,
+    /// Messages of received batches not handled yet, per class.
+    inbox: [VecDeque<(Id, Msg)>; 2],
+}
+
+/// Messages waiting to leave together: one destination, one class.
+struct Outgoing {
+    to: SocketAddr,
+    class: Class,
+    /// The version byte, then the messages.
+    buf: Vec<u8>,
+    messages: usize,
+}
+
+/// The largest datagram a batch may grow to on the way to `to`: a batch
+/// must not need IP fragmentation (a lone message larger than this still
+/// goes, as it would without batches).
+pub fn batch_limit(to: &SocketAddr) -> usize {
+    if to.ip().is_loopback() {
+        wire::MAX_DATAGRAM
+    } else if to.is_ipv4() {
+        1500 - 20 - 8
+    } else {
+        1500 - 40 - 8
+    }
 }
 
 impl Endpoint {
@@ -313,6 +354,7 @@ impl Endpoint {
         cfg: &ClusterConfig,
         faults: Option<Faults>,
         inspect_tos: bool,
+        batching: bool,
     ) -> Endpoint {
         let addrs = cfg
             .nodes
@@ -334,6 +376,9 @@ impl Endpoint {
             inspect_tos,
             buf: vec![0; 65_536],
             out: Vec::with_capacity(2048),
+            batching,
+            outbox: Vec::new(),
+            inbox: Default::default(),
         }
     }
 
@@ -357,26 +402,16 @@ impl Endpoint {
 
     /// Sends the held datagrams that are due (WAN emulation).
     pub fn flush_due(&mut self) {
-        let Some(w) = &mut self.wan else { return };
+        let Some(mut w) = self.wan.take() else { return };
         let now = std::time::Instant::now();
-        for (i, class) in [(0, Class::Priority), (1, Class::Normal)] {
-            while w.queues[i].front().is_some_and(|e| e.0 <= now) {
-                let (_, to, d) = w.queues[i].pop_front().expect("non-empty");
-                let sock = match class {
-                    Class::Priority => &self.priority,
-                    Class::Normal => &self.normal,
-                };
-                match sock.send_to(&d, to) {
-                    Ok(n) => {
-                        self.counters.sent[i].fetch_add(1, Relaxed);
-                        self.counters.sent_bytes[i].fetch_add(n as u64, Relaxed);
-                    }
-                    Err(_) => {
-                        self.counters.send_failed.fetch_add(1, Relaxed);
-                    }
-                }
+        for class in [Class::Priority, Class::Normal] {
+            let q = &mut w.queues[idx(class)];
+            while q.front().is_some_and(|e| e.0 <= now) {
+                let (_, to, d) = q.pop_front().expect("non-empty");
+                self.transmit(class, to, &d);
             }
         }
+        self.wan = Some(w);
     }
 
     /// The counters (shared: readable while the node runs).
@@ -409,9 +444,9 @@ impl Endpoint {
                 copies = 2;
             }
         }
-        let (sock, to) = match class {
-            Class::Priority => (&self.priority, pa),
-            Class::Normal => (&self.normal, na),
+        let to = match class {
+            Class::Priority => pa,
+            Class::Normal => na,
         };
         let to = match (self.v6[idx(class)], to) {
             (true, SocketAddr::V4(v4)) => {
@@ -433,13 +468,84 @@ impl Endpoint {
             }
         }
         for _ in 0..copies {
-            match sock.send_to(&self.out, to) {
-                Ok(n) => {
-                    self.counters.sent[idx(class)].fetch_add(1, Relaxed);
-                    self.counters.sent_bytes[idx(class)].fetch_add(n as u64, Relaxed);
-                }
-                Err(_) => {
-                    self.counters.send_failed.fetch_add(1, Relaxed);
+            if self.batching {
+                self.enqueue(class, to);
+            } else {
+                self.transmit(class, to, &self.out);
+            }
+        }
+    }
+
+    /// Sends one datagram now and counts it.
+    fn transmit(&self, class: Class, to: SocketAddr, datagram: &[u8]) {
+        let sock = match class {
+            Class::Priority => &self.priority,
+            Class::Normal => &self.normal,
+        };
+        match sock.send_to(datagram, to) {
+            Ok(n) => {
+                self.counters.sent[idx(class)].fetch_add(1, Relaxed);
+                self.counters.sent_bytes[idx(class)].fetch_add(n as u64, Relaxed);
+            }
+            Err(_) => {
+                self.counters.send_failed.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Puts the encoded message in `self.out` into the outbox.
+    fn enqueue(&mut self, class: Class, to: SocketAddr) {
+        let body = &self.out[1..];
+        match self
+            .outbox
+            .iter()
+            .position(|o| o.to == to && o.class == class)
+        {
+            Some(i) if self.outbox[i].messages == 0 => {
+                let o = &mut self.outbox[i];
+                o.buf.clear();
+                o.buf.extend_from_slice(&self.out);
+                o.messages = 1;
+            }
+            Some(i) if self.outbox[i].buf.len() + body.len() <= batch_limit(&to) => {
+                let o = &mut self.outbox[i];
+                o.buf.extend_from_slice(body);
+                o.messages += 1;
+                self.counters.coalesced.fetch_add(1, Relaxed);
+            }
+            Some(i) => {
+                let mut o = std::mem::replace(
+                    &mut self.outbox[i],
+                    Outgoing {
+                        to,
+                        class,
+                        buf: Vec::new(),
+                        messages: 0,
+                    },
+                );
+                self.transmit(class, to, &o.buf);
+                o.buf.clear();
+                o.buf.extend_from_slice(&self.out);
+                o.messages = 1;
+                self.outbox[i] = o;
+            }
+            None => self.outbox.push(Outgoing {
+                to,
+                class,
+                buf: self.out.clone(),
+                messages: 1,
+            }),
+        }
+    }
+
+    /// Sends every batch of the outbox, priority class first.
+    pub fn flush(&mut self) {
+        for class in [Class::Priority, Class::Normal] {
+            for i in 0..self.outbox.len() {
+                let o = &self.outbox[i];
+                if o.messages > 0 && o.class == class {
+                    self.transmit(class, o.to, &o.buf);
+                    self.outbox[i].messages = 0;
                 }
             }
         }
@@ -448,6 +554,9 @@ impl Endpoint {
     /// Receives one datagram from the socket of `class`; `None` when there
     /// is none waiting.
     pub fn recv(&mut self, class: Class) -> Option<Received> {
+        if let Some((src, msg)) = self.inbox[idx(class)].pop_front() {
+            return Some(Received::Msg(src, msg));
+        }
         let sock = match class {
             Class::Priority => &self.priority,
             Class::Normal => &self.normal,
@@ -470,7 +579,7 @@ impl Endpoint {
             self.counters.dropped_stranger.fetch_add(1, Relaxed);
             return Some(Received::Dropped);
         };
-        let msg = match wire::decode(&self.buf[..len]) {
+        let msgs = match wire::decode_batch(&self.buf[..len]) {
             Ok(m) => m,
             Err(WireError::Version { .. }) | Err(WireError::Empty) => {
                 self.counters.dropped_version.fetch_add(1, Relaxed);
@@ -481,33 +590,35 @@ impl Endpoint {
                 return Some(Received::Dropped);
             }
         };
-        let mc = msg.class();
-        if mc != class {
+        if msgs.iter().any(|m| m.class() != class) {
             self.counters.dropped_wrong_socket.fetch_add(1, Relaxed);
             return Some(Received::Dropped);
         }
-        self.counters.received[idx(mc)].fetch_add(1, Relaxed);
-        self.counters.received_bytes[idx(mc)].fetch_add(len as u64, Relaxed);
+        let c = idx(class);
+        self.counters.received[c].fetch_add(1, Relaxed);
+        self.counters.received_bytes[c].fetch_add(len as u64, Relaxed);
         if let Some(tos) = tos {
-            let want = match mc {
+            let want = match class {
                 Class::Priority => self.marks.priority,
                 Class::Normal => self.marks.normal,
             };
-            self.counters.tos_checked[idx(mc)].fetch_add(1, Relaxed);
-            if tos != want {
-                self.counters.tos_mismatch[idx(mc)].fetch_add(1, Relaxed);
+            let mut by_message = self.counters.tos_by_message.lock().expect("counter lock");
+            for m in &msgs {
+                self.counters.tos_checked[c].fetch_add(1, Relaxed);
+                if tos != want {
+                    self.counters.tos_mismatch[c].fetch_add(1, Relaxed);
+                }
+                *by_message
+                    .entry(m.name())
+                    .or_default()
+                    .entry(tos)
+                    .or_default() += 1;
             }
-            *self
-                .counters
-                .tos_by_message
-                .lock()
-                .expect("counter lock")
-                .entry(msg.name())
-                .or_default()
-                .entry(tos)
-                .or_default() += 1;
         }
-        Some(Received::Msg(src, msg))
+        let mut msgs = msgs.into_iter();
+        let first = msgs.next().expect("a batch has a message");
+        self.inbox[c].extend(msgs.map(|m| (src, m)));
+        Some(Received::Msg(src, first))
     }
 }
 

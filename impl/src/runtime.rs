@@ -26,6 +26,9 @@ const NORMAL: Token = Token(1);
 const WAKE: Token = Token(2);
 /// Datagrams handled before timers are looked at again.
 const BATCH: usize = 256;
+/// Received datagrams handled between two flushes of the outbox within a
+/// pass: bounds the delay a batch adds to a reply.
+const FLUSH_EVERY: usize = 32;
 
 /// Errors of starting or running a node.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,9 @@ pub struct RuntimeOptions {
     pub inspect_tos: bool,
     /// Emulated wide-area delays between sites (demo and tests only).
     pub wan: Option<crate::net::WanDelay>,
+    /// Send every message in a datagram of its own instead of batching
+    /// the messages of one pass per destination (see [`crate::net`]).
+    pub unbatched: bool,
 }
 
 /// The node's clock: `max(physical microseconds, last + 1)`.
@@ -140,7 +146,7 @@ impl Driver {
             f.seed ^= (usize::from(id) as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
             f
         });
-        let mut ep = Endpoint::new(sockets, cfg, faults, opts.inspect_tos);
+        let mut ep = Endpoint::new(sockets, cfg, faults, opts.inspect_tos, !opts.unbatched);
         if let Some(w) = opts.wan {
             ep.set_wan(w, id, cfg);
         }
@@ -171,6 +177,7 @@ impl Driver {
         d.state = d.actor.on_start(id, &None, &mut out);
         d.apply(out);
         d.drain_local();
+        d.ep.flush();
         Ok(d)
     }
 
@@ -214,6 +221,7 @@ impl Driver {
         }
         self.apply(out);
         self.drain_local();
+        self.ep.flush();
         r
     }
 
@@ -313,6 +321,7 @@ impl Driver {
             self.drain_local();
             fired = true;
         }
+        self.ep.flush();
         fired
     }
 
@@ -330,7 +339,11 @@ impl Driver {
                 self.deliver(src, msg);
                 self.drain_local();
             }
+            if n % FLUSH_EVERY == 0 {
+                self.ep.flush();
+            }
         }
+        self.ep.flush();
         n
     }
 

@@ -1,7 +1,10 @@
-//! The wire format: one datagram per message, a version byte followed by the
-//! message in postcard's compact binary encoding (variable-length integers,
-//! length-prefixed byte strings). A datagram that is not exactly one valid
-//! message of this version is rejected with a [`WireError`], never a panic.
+//! The wire format: a version byte followed by one message in postcard's
+//! compact binary encoding (variable-length integers, length-prefixed byte
+//! strings), or by several messages back to back: a *batch*, which the
+//! runtime sends when one pass of its event loop has more than one message
+//! of the same class for the same node (see [`crate::net`]). A datagram that
+//! is not one or more valid messages of this version is rejected whole with
+//! a [`WireError`], never a panic.
 
 use vivace_spec::Msg;
 
@@ -73,6 +76,25 @@ pub fn decode(datagram: &[u8]) -> Result<Msg, WireError> {
         return Err(WireError::Trailing(rest.len()));
     }
     Ok(msg)
+}
+
+/// Decodes a datagram of one or more messages back to back (a batch). One
+/// bad message rejects the whole datagram.
+pub fn decode_batch(datagram: &[u8]) -> Result<Vec<Msg>, WireError> {
+    let (&version, mut body) = datagram.split_first().ok_or(WireError::Empty)?;
+    if version != VERSION {
+        return Err(WireError::Version { found: version });
+    }
+    let mut msgs = Vec::with_capacity(1);
+    loop {
+        let (msg, rest) = postcard::take_from_bytes::<Msg>(body)
+            .map_err(|e| WireError::Malformed(e.to_string()))?;
+        msgs.push(msg);
+        if rest.is_empty() {
+            return Ok(msgs);
+        }
+        body = rest;
+    }
 }
 
 /// One example of every message type, with a `key_len`-byte key and a
@@ -228,6 +250,8 @@ mod tests {
         let mut long = good.clone();
         long.push(0);
         assert_eq!(decode(&long), Err(WireError::Trailing(1)));
+        // A batch: the same, but trailing bytes must be another message.
+        assert!(matches!(decode_batch(&long), Err(WireError::Malformed(_))));
         let big = Msg::AbdStore {
             req: 1,
             key: "k".into(),
@@ -235,5 +259,28 @@ mod tests {
             val: vec![0u8; MAX_DATAGRAM].into(),
         };
         assert!(matches!(encode(&big), Err(WireError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn batches_round_trip_and_fail_whole() {
+        let msgs = examples(16, 100);
+        let mut d = vec![VERSION];
+        for m in &msgs {
+            d.extend_from_slice(&encode(m).unwrap()[1..]);
+        }
+        assert_eq!(decode_batch(&d).unwrap(), msgs);
+        assert_eq!(
+            decode_batch(&encode(&msgs[3]).unwrap()).unwrap(),
+            vec![msgs[3].clone()]
+        );
+        assert!(decode(&d).is_err(), "decode takes exactly one message");
+        for cut in 1..d.len() {
+            // Cutting inside a message fails; cutting at a boundary is a
+            // shorter valid batch.
+            if let Ok(v) = decode_batch(&d[..cut]) {
+                assert_eq!(v[..], msgs[..v.len()]);
+            }
+        }
+        assert_eq!(decode_batch(&[VERSION]).map(|v| v.len()).ok(), None);
     }
 }

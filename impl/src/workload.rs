@@ -420,6 +420,8 @@ pub struct BenchConfig {
     pub value_size: usize,
     /// Number of keys.
     pub keys: usize,
+    /// Every message in its own datagram (no batches).
+    pub unbatched: bool,
     /// Measured duration.
     pub duration_s: f64,
 }
@@ -457,6 +459,7 @@ pub struct BenchResult {
 pub fn bench(cfg: &BenchConfig, algorithm: Algorithm) -> Result<BenchResult, RuntimeError> {
     let mut spec = LocalSpec::figure5(cfg.clients);
     spec.containers = vec![(prefix_of(algorithm).to_string(), algorithm)];
+    spec.options.unbatched = cfg.unbatched;
     let mut cluster = LocalCluster::start(&spec)?;
     let clients = (0..cfg.clients)
         .map(|i| cluster.client(i).map_err(runtime_error))

@@ -1,6 +1,7 @@
 //! Bad input at both sockets of a server: random bytes, truncated
 //! messages, oversized datagrams, a wrong version byte, an empty datagram,
-//! a message on the socket of the other class, and datagrams from strangers.
+//! a message on the socket of the other class, batches with a bad or
+//! misclassed member, and datagrams from strangers.
 //! Each is dropped and counted under its reason, and the node keeps serving.
 
 mod common;
@@ -70,7 +71,7 @@ fn bad_datagrams_are_dropped_and_counted() {
             if rng.next_u64().is_multiple_of(2) {
                 d[0] = VERSION;
             }
-            match wire::decode(&d) {
+            match wire::decode_batch(&d) {
                 Ok(_) => continue,
                 Err(WireError::Version { .. }) | Err(WireError::Empty) => exp.version += 1,
                 Err(_) => exp.malformed += 1,
@@ -102,6 +103,21 @@ fn bad_datagrams_are_dropped_and_counted() {
             &rts
         };
         send(&member, to, other);
+        exp.wrong_socket += 1;
+        // Batches: a valid message then a cut one is dropped whole; a batch
+        // that mixes the classes is on the wrong socket for one of them.
+        let own = if class == Class::Priority {
+            &rts
+        } else {
+            &wlocal
+        };
+        let mut cut = own.clone();
+        cut.extend_from_slice(&own[1..own.len() - 1]);
+        send(&member, to, &cut);
+        exp.malformed += 1;
+        let mut mixed = own.clone();
+        mixed.extend_from_slice(&other[1..]);
+        send(&member, to, &mixed);
         exp.wrong_socket += 1;
         // Valid messages from a stranger.
         send(&stranger, to, &rts);
