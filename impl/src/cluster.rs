@@ -31,6 +31,19 @@ pub struct LocalSpec {
     pub clock_uncertainty: Duration,
     /// Runtime knobs of every node.
     pub options: RuntimeOptions,
+    /// Where the nodes of site A and of site B bind; `None`: all on
+    /// loopback (see `ipv6`).
+    pub sites: Option<[Placement; 2]>,
+}
+
+/// Where the nodes of one site bind (the WAN lab puts each site in its own
+/// network namespace).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// The site's address.
+    pub ip: IpAddr,
+    /// The network namespace to bind in, if not this process's.
+    pub netns: Option<String>,
 }
 
 impl LocalSpec {
@@ -48,6 +61,7 @@ impl LocalSpec {
             dual_stack_servers: false,
             clock_uncertainty: Duration::ZERO,
             options: RuntimeOptions::default(),
+            sites: None,
         }
     }
 }
@@ -87,14 +101,28 @@ impl LocalCluster {
             Ipv4Addr::LOCALHOST.into()
         };
         let marks = Marks::default();
-        let any = SocketAddr::new(ip, 0);
-        let bind = || {
-            Sockets::bind(any, any, marks, spec.options.inspect_tos).map_err(|source| {
-                RuntimeError::Io {
-                    what: format!("binding on {ip}"),
-                    source,
+        let inspect = spec.options.inspect_tos;
+        let bind = |site: u8| -> Result<Sockets, RuntimeError> {
+            let (ip, netns) = match &spec.sites {
+                None => (ip, None),
+                Some(p) => (p[site as usize].ip, p[site as usize].netns.clone()),
+            };
+            let any = SocketAddr::new(ip, 0);
+            let io = |source| RuntimeError::Io {
+                what: format!("binding on {ip}"),
+                source,
+            };
+            match netns {
+                None => Sockets::bind(any, any, marks, inspect).map_err(io),
+                Some(ns) => {
+                    crate::lab::in_netns(&ns, move || Sockets::bind(any, any, marks, inspect))
+                        .map_err(|e| RuntimeError::Io {
+                            what: format!("binding in namespace {ns}"),
+                            source: std::io::Error::other(e.to_string()),
+                        })?
+                        .map_err(io)
                 }
-            })
+            }
         };
         let addr = |s: &Sockets| -> (SocketAddr, SocketAddr) {
             (
@@ -119,7 +147,7 @@ impl LocalCluster {
                 let v4 = |a: SocketAddr| SocketAddr::new(ip, a.port());
                 (s, v4(p), v4(n))
             } else {
-                let s = bind()?;
+                let s = bind(site)?;
                 let (p, n) = addr(&s);
                 (s, p, n)
             };
@@ -135,7 +163,7 @@ impl LocalCluster {
         }
         let mut client_sockets = Vec::new();
         for i in 0..spec.clients {
-            let s = bind()?;
+            let s = bind(0)?;
             let (p, n) = addr(&s);
             nodes.push(NodeConfig {
                 name: client_name(i),

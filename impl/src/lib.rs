@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod config;
 pub mod curves;
 pub mod history;
+pub mod lab;
 pub mod net;
 pub mod plot;
 pub mod pool;

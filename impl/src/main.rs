@@ -160,6 +160,12 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The WAN lab (root): sites as network namespaces, a delay relay and a
+    /// priority band between them; runs one experiment and tears it down.
+    Lab {
+        #[command(subcommand)]
+        experiment: LabCmd,
+    },
     /// Prints the encoded size of every message type.
     Sizes {
         /// Key length.
@@ -452,6 +458,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Lab { experiment } => run_lab(experiment),
         Cmd::Sizes { key, value } => {
             outln!("{:<14} {:<8} {:>6}", "message", "class", "bytes");
             for m in wire::examples(key, value) {
@@ -466,6 +473,101 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Options of every lab experiment.
+#[derive(clap::Args, Debug, Clone)]
+struct LabArgs {
+    /// Seconds: of the whole run (fig4, default 30) or of each series
+    /// (fig6 and fig7, default 20).
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// Directory for the CSV, SVG and markdown files.
+    #[arg(long, default_value = "impl/figures/lab")]
+    out: PathBuf,
+    /// One-way delay of the WAN, ms.
+    #[arg(long, default_value_t = 50)]
+    delay_ms: u64,
+    /// Rate of each WAN direction, Mbit/s.
+    #[arg(long, default_value_t = 100)]
+    rate_mbit: u32,
+    /// No priority band for DSCP EF (one FIFO for everything).
+    #[arg(long)]
+    no_priority_band: bool,
+    /// Congestion flows from site A to site B.
+    #[arg(long, default_value_t = 2)]
+    flows: u16,
+    /// Mbit/s of each congestion flow.
+    #[arg(long, default_value_t = 60)]
+    flood_mbit: u32,
+    /// Section 3.4.1 write-back skipping (the paper's Section 6.3 ran
+    /// without it).
+    #[arg(long)]
+    writeback_skip: bool,
+    /// One summary object per line on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum LabCmd {
+    /// Figure 4: RTT of EF and normal probes, congestion in the middle.
+    Fig4(LabArgs),
+    /// Figure 6: latency of each algorithm's operations, no congestion.
+    Fig6(LabArgs),
+    /// Figure 7: the same under continuous congestion.
+    Fig7(LabArgs),
+    /// Removes namespaces left by a lab that was killed.
+    Clean,
+}
+
+fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
+    use vivace_impl::lab::{self, experiments, WanConfig};
+    let (a, which) = match cmd {
+        LabCmd::Clean => {
+            let gone = lab::clean().map_err(|e| e.to_string())?;
+            outln!("removed {} namespaces {:?}", gone.len(), gone);
+            return Ok(ExitCode::SUCCESS);
+        }
+        LabCmd::Fig4(a) => (a, 4),
+        LabCmd::Fig6(a) => (a, 6),
+        LabCmd::Fig7(a) => (a, 7),
+    };
+    let o = experiments::ExpOptions {
+        seconds: a.seconds.unwrap_or(if which == 4 { 30 } else { 20 }),
+        out_dir: a.out.clone(),
+        wan: WanConfig {
+            delay: Duration::from_millis(a.delay_ms),
+            rate_mbit: a.rate_mbit,
+            priority_band: !a.no_priority_band,
+        },
+        flood_mbit: a.flood_mbit,
+        flows: a.flows,
+        writeback_skip: a.writeback_skip,
+    };
+    let rows = match which {
+        4 => experiments::fig4(&o),
+        6 => experiments::fig67(&o, false),
+        _ => experiments::fig67(&o, true),
+    }
+    .map_err(|e| e.to_string())?;
+    for r in &rows {
+        if a.json {
+            outln!("{}", serde_json::to_string(r).map_err(|e| e.to_string())?);
+        } else {
+            outln!(
+                "{:<10} {:<8} congested={:<5} n={:<5} failed={:<3} p50 {:>8.1} ms  p90 {:>8.1}  p99 {:>8.1}  max {:>8.1}",
+                r.system, r.op, r.congested, r.count, r.failed, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms
+            );
+        }
+    }
+    if lab::interrupted() {
+        return Err("interrupted; the lab was torn down".into());
+    }
+    if !a.json {
+        outln!("wrote {}", o.out_dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One result as two summary lines.
