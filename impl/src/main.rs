@@ -500,10 +500,13 @@ struct LabArgs {
     /// Mbit/s of each congestion flow.
     #[arg(long, default_value_t = 60)]
     flood_mbit: u32,
-    /// Section 3.4.1 write-back skipping (the paper's Section 6.3 ran
-    /// without it).
+    /// Section 3.4.1 write-back skipping: on or off (default: as the
+    /// paper, off for fig6 and fig7, on for fig8).
     #[arg(long)]
-    writeback_skip: bool,
+    writeback_skip: Option<bool>,
+    /// fig8: requests of each type.
+    #[arg(long, default_value_t = 200)]
+    requests: usize,
     /// One summary object per line on stdout.
     #[arg(long)]
     json: bool,
@@ -517,6 +520,9 @@ enum LabCmd {
     Fig6(LabArgs),
     /// Figure 7: the same under continuous congestion.
     Fig7(LabArgs),
+    /// Figure 8: a Twitter-like application under congestion, prior and
+    /// new algorithms.
+    Fig8(LabArgs),
     /// Removes namespaces left by a lab that was killed.
     Clean,
 }
@@ -532,6 +538,7 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         LabCmd::Fig4(a) => (a, 4),
         LabCmd::Fig6(a) => (a, 6),
         LabCmd::Fig7(a) => (a, 7),
+        LabCmd::Fig8(a) => (a, 8),
     };
     let o = experiments::ExpOptions {
         seconds: a.seconds.unwrap_or(if which == 4 { 30 } else { 20 }),
@@ -544,11 +551,13 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         flood_mbit: a.flood_mbit,
         flows: a.flows,
         writeback_skip: a.writeback_skip,
+        requests: a.requests,
     };
     let rows = match which {
         4 => experiments::fig4(&o),
         6 => experiments::fig67(&o, false),
-        _ => experiments::fig67(&o, true),
+        7 => experiments::fig67(&o, true),
+        _ => experiments::fig8(&o),
     }
     .map_err(|e| e.to_string())?;
     for r in &rows {

@@ -19,7 +19,8 @@ fn options(dir: &str, seconds: u64) -> experiments::ExpOptions {
         },
         flood_mbit: 60,
         flows: 2,
-        writeback_skip: false,
+        writeback_skip: None,
+        requests: 3,
     }
 }
 

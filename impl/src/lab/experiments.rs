@@ -26,9 +26,11 @@ pub struct ExpOptions {
     pub flood_mbit: u32,
     /// Congestion: number of flows.
     pub flows: u16,
-    /// Section 3.4.1 write-back skipping (off by default: the paper's
-    /// Section 6.3 runs without it).
-    pub writeback_skip: bool,
+    /// Section 3.4.1 write-back skipping; `None`: as the paper (off for
+    /// Figures 6 and 7, Section 6.3; on for Figure 8, Section 6.4).
+    pub writeback_skip: Option<bool>,
+    /// Figure 8: requests of each type.
+    pub requests: usize,
 }
 
 /// One line of an experiment's result (the `--json` output).
@@ -331,19 +333,8 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
     let name = if congested { "fig7" } else { "fig6" };
     let lab = Lab::up(o.wan)?;
     let mut spec = LocalSpec::figure5(1);
-    spec.writeback_skip = o.writeback_skip;
-    spec.sites = Some([
-        Placement {
-            ip: SITE_A,
-            netns: Some(lab.ns_a.clone()),
-        },
-        Placement {
-            ip: SITE_B,
-            netns: Some(lab.ns_b.clone()),
-        },
-    ]);
-    let runtime = |e: crate::runtime::RuntimeError| LabError::Unavailable(format!("cluster: {e}"));
-    let mut cluster = LocalCluster::start(&spec).map_err(runtime)?;
+    spec.writeback_skip = o.writeback_skip.unwrap_or(false);
+    let mut cluster = start_cluster(&lab, spec)?;
     let mut client = cluster
         .client(0)
         .map_err(|e| LabError::Unavailable(format!("client: {e}")))?;
@@ -412,7 +403,7 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
         o.wan.delay.as_millis(),
         o.wan.rate_mbit,
         if o.wan.priority_band { "on" } else { "off" },
-        if o.writeback_skip { "on" } else { "off (as the paper's Section 6.3)" },
+        if o.writeback_skip.unwrap_or(false) { "on" } else { "off (as the paper's Section 6.3)" },
         match flooded {
             Some((sent, got)) => format!(
                 "Congestion: {} × {} Mbit/s of UDP from A to B ({sent} datagrams sent, {got} arrived).",
@@ -451,6 +442,138 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
     write(&o.out_dir, &format!("{name}.md"), &md)?;
     drop(client);
     drop(cluster);
+    lab.down();
+    Ok(rows)
+}
+
+/// Starts a Figure-5 cluster with site A's nodes in the lab's site A and
+/// site B's in site B.
+fn start_cluster(lab: &Lab, mut spec: LocalSpec) -> Result<LocalCluster, LabError> {
+    spec.sites = Some([
+        Placement {
+            ip: SITE_A,
+            netns: Some(lab.ns_a.clone()),
+        },
+        Placement {
+            ip: SITE_B,
+            netns: Some(lab.ns_b.clone()),
+        },
+    ]);
+    LocalCluster::start(&spec).map_err(|e| LabError::Unavailable(format!("cluster: {e}")))
+}
+
+/// The paper's Figure 8 under congestion (s): median and maximum per
+/// request type, prior algorithms then new ones.
+const PAPER_FIG8: [[(f64, f64); 3]; 2] = [
+    [(2.0, 14.1), (1.2, 11.3), (2.0, 11.9)],
+    [(0.3, 0.4), (0.4, 0.6), (0.5, 0.8)],
+];
+
+/// Figure 8: the Twitter-like application ([`super::twitter`]) under
+/// continuous congestion, `requests` requests of each type one at a time,
+/// first on the prior algorithms (ABD and Algorithm 2), then on the new
+/// ones (Algorithms 1 and 3).
+pub fn fig8(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
+    use super::twitter::{Request, Twitter};
+    let lab = Lab::up(o.wan)?;
+    let flood = Flood::start(&lab, o.flows, o.flood_mbit, Duration::from_secs(3600))?;
+    sleep(Duration::from_secs(2));
+    let mut rows = Vec::new();
+    let mut csv = String::from("algorithms,request,latency_ms\n");
+    let mut plot = LinePlot {
+        title: format!(
+            "Figure 8: Twitter-like application under congestion ({} ms one-way)",
+            o.wan.delay.as_millis()
+        ),
+        x_label: "request latency (ms)".into(),
+        y_label: "fraction of requests".into(),
+        log_x: true,
+        log_y: false,
+        series: Vec::new(),
+    };
+    let err = |e: ClientError| LabError::Unavailable(format!("application: {e}"));
+    for (label, rw, rmw) in [
+        ("prior", Algorithm::Abd, Algorithm::LanRmw),
+        ("new", Algorithm::VivaceRw, Algorithm::VivaceRmw),
+    ] {
+        let mut spec = LocalSpec::figure5(super::twitter::PAGE);
+        spec.writeback_skip = o.writeback_skip.unwrap_or(true);
+        spec.containers = vec![("tw/rw/".into(), rw), ("tw/rmw/".into(), rmw)];
+        let mut cluster = start_cluster(&lab, spec)?;
+        let clients = (0..super::twitter::PAGE)
+            .map(|i| {
+                cluster.client(i).map(|mut c| {
+                    c.set_timeout(Duration::from_secs(30));
+                    c
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let pool = crate::pool::ClientPool::new(clients).map_err(err)?;
+        let mut app = Twitter::new(pool, "tw/rw/", "tw/rmw/");
+        app.setup().map_err(err)?;
+        let system = format!("{label}: {} + {}", rw.name(), rmw.name());
+        for r in Request::ALL {
+            if interrupted() {
+                break;
+            }
+            let (lat, failed) = app.run(r, o.requests, interrupted);
+            for l in &lat {
+                let _ = writeln!(csv, "{label},{},{l:.3}", r.name());
+            }
+            let mut sorted = lat.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len().max(1) as f64;
+            plot.series.push(Series {
+                name: format!("{label} {}", &r.name()[..2]),
+                points: sorted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (*l, (i + 1) as f64 / n))
+                    .collect(),
+            });
+            rows.push(summarize("fig8", &system, r.name(), true, &lat, failed));
+        }
+    }
+    let (sent, got) = flood.stop();
+    let mut md = format!(
+        "# Figure 8: a Twitter-like application under congestion\n\n\
+         Accounts and tweets (280 bytes) in RW objects, follower lists and timelines in RMW \
+         objects; {} users, each following {}; a timeline read fetches the {} newest tweets in \
+         parallel. {} requests of each type, one at a time, from site A; {} × {} Mbit/s of UDP \
+         from A to B throughout ({sent} datagrams sent, {got} arrived); {} ms one-way delay, \
+         {} Mbit/s links; write-back skipping {}.\n\n{}\n\
+         The paper (Twissandra on Vivace, s):\n\n| algorithms | request | paper p50 | paper max | ours p50 | ours max |\n|---|---|---|---|---|---|\n",
+        super::twitter::USERS,
+        super::twitter::FOLLOWS,
+        super::twitter::PAGE,
+        o.requests,
+        o.flows,
+        o.flood_mbit,
+        o.wan.delay.as_millis(),
+        o.wan.rate_mbit,
+        if o.writeback_skip.unwrap_or(true) { "on (as the paper's Section 6.4)" } else { "off" },
+        summary_md(&rows)
+    );
+    for (k, label) in ["prior", "new"].iter().enumerate() {
+        for (j, r) in Request::ALL.iter().enumerate() {
+            let ours = rows
+                .iter()
+                .find(|x| x.system.starts_with(label) && x.op == r.name());
+            let (p50, max) = PAPER_FIG8[k][j];
+            let _ = writeln!(
+                md,
+                "| {label} | {} | {p50} | {max} | {:.2} | {:.2} |",
+                r.name(),
+                ours.map_or(f64::NAN, |x| x.p50_ms / 1e3),
+                ours.map_or(f64::NAN, |x| x.max_ms / 1e3)
+            );
+        }
+    }
+    let _ = write!(md, "\n## The emulator\n\n{}", relay_md(&lab));
+    write(&o.out_dir, "fig8.csv", &csv)?;
+    write(&o.out_dir, "fig8.svg", &plot.to_svg())?;
+    write(&o.out_dir, "fig8.md", &md)?;
     lab.down();
     Ok(rows)
 }

@@ -22,6 +22,7 @@
 pub mod experiments;
 pub mod relay;
 pub mod traffic;
+pub mod twitter;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
