@@ -523,6 +523,9 @@ enum LabCmd {
     /// Figure 8: a Twitter-like application under congestion, prior and
     /// new algorithms.
     Fig8(LabArgs),
+    /// etcd 3.4 (Debian's etcd-server) with the same workload, without and
+    /// with congestion, and with its peer traffic prioritized.
+    Etcd(LabArgs),
     /// Removes namespaces left by a lab that was killed.
     Clean,
 }
@@ -539,6 +542,7 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         LabCmd::Fig6(a) => (a, 6),
         LabCmd::Fig7(a) => (a, 7),
         LabCmd::Fig8(a) => (a, 8),
+        LabCmd::Etcd(a) => (a, 0),
     };
     let o = experiments::ExpOptions {
         seconds: a.seconds.unwrap_or(if which == 4 { 30 } else { 20 }),
@@ -557,7 +561,8 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         4 => experiments::fig4(&o),
         6 => experiments::fig67(&o, false),
         7 => experiments::fig67(&o, true),
-        _ => experiments::fig8(&o),
+        8 => experiments::fig8(&o),
+        _ => experiments::etcd(&o),
     }
     .map_err(|e| e.to_string())?;
     for r in &rows {

@@ -578,6 +578,133 @@ pub fn fig8(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
     Ok(rows)
 }
 
+/// etcd beside Vivace: the read / write workload of Figures 6 and 7 (1 KiB
+/// values, one request at a time, `seconds` per series) against a
+/// three-member etcd cluster (leader m1 in site A, m2 and m3 in site B),
+/// without and with congestion; then again under congestion with all of
+/// etcd's peer traffic (ports 2380 and 12380) in the priority band.
+pub fn etcd(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
+    use super::etcd::{Etcd, MEMBERS};
+    let mut rows = Vec::new();
+    let mut csv = String::from("system,op,congested,latency_ms\n");
+    let mut relays = String::new();
+    for (system, prioritized) in [("etcd", false), ("etcd-prioritized", true)] {
+        let lab = Lab::up(o.wan)?;
+        if prioritized {
+            let ports: Vec<u16> = MEMBERS.iter().map(|m| m.2).collect();
+            lab.prioritize_ports(&ports)?;
+        }
+        let cluster = Etcd::start(&lab)?;
+        let mut c = cluster.client(&lab)?;
+        let phases: &[bool] = if prioritized { &[true] } else { &[false, true] };
+        for &congested in phases {
+            let flood = if congested {
+                let f = Flood::start(
+                    &lab,
+                    o.flows,
+                    o.flood_mbit,
+                    Duration::from_secs(2 * o.seconds + 30),
+                )?;
+                sleep(Duration::from_secs(2));
+                Some(f)
+            } else {
+                None
+            };
+            for op in ["write", "read"] {
+                let (mut lat, mut failed) = (Vec::new(), 0);
+                let end = Instant::now() + Duration::from_secs(o.seconds);
+                let mut n = 0u64;
+                while Instant::now() < end && !interrupted() {
+                    let t = Instant::now();
+                    let r = if op == "write" {
+                        n += 1;
+                        c.put(b"lab/obj", value(n).as_slice())
+                    } else {
+                        c.get(b"lab/obj").map(|_| ())
+                    };
+                    match r {
+                        Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                        Err(_) => {
+                            failed += 1;
+                            // A broken connection: open a new one.
+                            c = cluster.client(&lab)?;
+                        }
+                    }
+                }
+                for l in &lat {
+                    let _ = writeln!(csv, "{system},{op},{congested},{l:.3}");
+                }
+                rows.push(summarize("etcd", system, op, congested, &lat, failed));
+            }
+            if let Some(f) = flood {
+                f.stop();
+            }
+        }
+        let _ = write!(relays, "{system}:\n\n{}\n", relay_md(&lab));
+        drop(c);
+        drop(cluster);
+        lab.down();
+    }
+    let md = format!(
+        "# etcd in the lab\n\nThree etcd 3.4 members (m1 and the client in site A, m2 and m3 \
+         in site B), HTTP/JSON gateway, linearizable reads, 1 KiB values, one request at a \
+         time, {} s per row; {} ms one-way delay, {} Mbit/s links; congestion {} × {} Mbit/s \
+         of UDP from A to B. `etcd-prioritized`: all peer traffic (ports 2380 and 12380) in \
+         the priority band.\n\n{}\n\
+         NETLAB.md measured (leader in A): quiet put 105 / 109 / 144 ms (p50 / p90 / p99), \
+         congested 229 / 516 / 872; prioritized and congested 105 / 110 / 168.\n\n\
+         ## The emulator\n\n{relays}",
+        o.seconds,
+        o.wan.delay.as_millis(),
+        o.wan.rate_mbit,
+        o.flows,
+        o.flood_mbit,
+        summary_md(&rows)
+    );
+    write(&o.out_dir, "etcd.csv", &csv)?;
+    write(&o.out_dir, "etcd.md", &md)?;
+    let mut plot = LinePlot {
+        title: format!(
+            "etcd: latency CDF, 1 KiB values ({} ms one-way)",
+            o.wan.delay.as_millis()
+        ),
+        x_label: "latency (ms)".into(),
+        y_label: "fraction of requests".into(),
+        log_x: true,
+        log_y: false,
+        series: Vec::new(),
+    };
+    for r in &rows {
+        let mut v: Vec<f64> = csv
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0] == r.system && f[1] == r.op && f[2] == r.congested.to_string())
+                    .then(|| f[3].parse().ok())
+                    .flatten()
+            })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len().max(1) as f64;
+        plot.series.push(Series {
+            name: format!(
+                "{} {}{}",
+                r.system,
+                r.op,
+                if r.congested { " (congested)" } else { "" }
+            ),
+            points: v
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (*l, (i + 1) as f64 / n))
+                .collect(),
+        });
+    }
+    write(&o.out_dir, "etcd.svg", &plot.to_svg())?;
+    Ok(rows)
+}
+
 fn process_cpu_seconds() -> f64 {
     use nix::sys::resource::{getrusage, UsageWho};
     getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| {

@@ -19,6 +19,7 @@
 //! on threads of this process: a socket is bound by a thread that entered
 //! the site's namespace ([`in_netns`]) and keeps that namespace.
 
+pub mod etcd;
 pub mod experiments;
 pub mod relay;
 pub mod traffic;
@@ -326,6 +327,42 @@ impl Lab {
                 "tc", "-n", w, "filter", "add", "dev", dev, "parent", "1:", "protocol", "ip",
                 "prio", "1", "u32", "match", "ip", "tos", "0xb8", "0xfc", "flowid", "1:10",
             ])?;
+        }
+        Ok(())
+    }
+
+    /// Puts every datagram from or to one of `ports` (TCP or UDP) into the
+    /// priority band too, in both directions (e.g. all of etcd's peer
+    /// traffic).
+    pub fn prioritize_ports(&self, ports: &[u16]) -> Result<(), LabError> {
+        for dev in ["wa", "wb"] {
+            for port in ports {
+                for dir in ["sport", "dport"] {
+                    run(&[
+                        "tc",
+                        "-n",
+                        &self.ns_wan,
+                        "filter",
+                        "add",
+                        "dev",
+                        dev,
+                        "parent",
+                        "1:",
+                        "protocol",
+                        "ip",
+                        "prio",
+                        "2",
+                        "u32",
+                        "match",
+                        "ip",
+                        dir,
+                        &port.to_string(),
+                        "0xffff",
+                        "flowid",
+                        "1:10",
+                    ])?;
+                }
+            }
         }
         Ok(())
     }
