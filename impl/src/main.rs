@@ -526,6 +526,9 @@ enum LabCmd {
     /// etcd 3.4 (Debian's etcd-server) with the same workload, without and
     /// with congestion, and with its peer traffic prioritized.
     Etcd(LabArgs),
+    /// Offered data rate swept from 10% to 150% of the link: Algorithms 1
+    /// and 3, and ABD and Algorithm 2 with every message prioritized.
+    Load(LabArgs),
     /// Removes namespaces left by a lab that was killed.
     Clean,
 }
@@ -543,9 +546,14 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         LabCmd::Fig7(a) => (a, 7),
         LabCmd::Fig8(a) => (a, 8),
         LabCmd::Etcd(a) => (a, 0),
+        LabCmd::Load(a) => (a, 1),
     };
     let o = experiments::ExpOptions {
-        seconds: a.seconds.unwrap_or(if which == 4 { 30 } else { 20 }),
+        seconds: a.seconds.unwrap_or(match which {
+            4 => 30,
+            1 => 10,
+            _ => 20,
+        }),
         out_dir: a.out.clone(),
         wan: WanConfig {
             delay: Duration::from_millis(a.delay_ms),
@@ -562,6 +570,7 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         6 => experiments::fig67(&o, false),
         7 => experiments::fig67(&o, true),
         8 => experiments::fig8(&o),
+        1 => experiments::load(&o).map(|(rows, _)| rows),
         _ => experiments::etcd(&o),
     }
     .map_err(|e| e.to_string())?;

@@ -101,6 +101,9 @@ pub struct Counters {
     shim_dropped: AtomicU64,
     shim_duplicated: AtomicU64,
     coalesced: AtomicU64,
+    wan_bytes: [AtomicU64; 2],
+    backlog_entries: AtomicU64,
+    backlog_bytes: AtomicU64,
     tos_checked: [AtomicU64; 2],
     tos_mismatch: [AtomicU64; 2],
     tos_by_message: Mutex<BTreeMap<&'static str, BTreeMap<u8, u64>>>,
@@ -152,6 +155,16 @@ pub struct CounterSnapshot {
     pub shim_duplicated: u64,
     /// Messages that left in the datagram of an earlier message (batches).
     pub coalesced: u64,
+    /// UDP payload bytes sent to nodes of another site: priority class.
+    pub wan_bytes_priority: u64,
+    /// UDP payload bytes sent to nodes of another site: normal class.
+    pub wan_bytes_normal: u64,
+    /// Gauge (servers): values a local replica holds that a majority of
+    /// replicas has not acknowledged yet (`local_buf`, the background
+    /// propagation's backlog).
+    pub backlog_entries: u64,
+    /// Gauge (servers): bytes of those values.
+    pub backlog_bytes: u64,
     /// With TOS inspection: received messages whose TOS byte was read, per class
     /// `[priority, normal]`.
     pub tos_checked: [u64; 2],
@@ -189,6 +202,10 @@ impl CounterSnapshot {
         self.shim_dropped += o.shim_dropped;
         self.shim_duplicated += o.shim_duplicated;
         self.coalesced += o.coalesced;
+        self.wan_bytes_priority += o.wan_bytes_priority;
+        self.wan_bytes_normal += o.wan_bytes_normal;
+        self.backlog_entries += o.backlog_entries;
+        self.backlog_bytes += o.backlog_bytes;
         for i in 0..2 {
             self.tos_checked[i] += o.tos_checked[i];
             self.tos_mismatch[i] += o.tos_mismatch[i];
@@ -203,6 +220,12 @@ impl CounterSnapshot {
 }
 
 impl Counters {
+    /// Sets the propagation backlog gauges.
+    pub fn set_backlog(&self, entries: u64, bytes: u64) {
+        self.backlog_entries.store(entries, Relaxed);
+        self.backlog_bytes.store(bytes, Relaxed);
+    }
+
     /// Reads every counter.
     pub fn snapshot(&self) -> CounterSnapshot {
         let g = |a: &AtomicU64| a.load(Relaxed);
@@ -225,6 +248,10 @@ impl Counters {
             shim_dropped: g(&self.shim_dropped),
             shim_duplicated: g(&self.shim_duplicated),
             coalesced: g(&self.coalesced),
+            wan_bytes_priority: g(&self.wan_bytes[0]),
+            wan_bytes_normal: g(&self.wan_bytes[1]),
+            backlog_entries: g(&self.backlog_entries),
+            backlog_bytes: g(&self.backlog_bytes),
             tos_checked: [g(&self.tos_checked[0]), g(&self.tos_checked[1])],
             tos_mismatch: [g(&self.tos_mismatch[0]), g(&self.tos_mismatch[1])],
             tos_by_message: self
@@ -320,6 +347,9 @@ pub struct Endpoint {
     buf: Vec<u8>,
     out: Vec<u8>,
     batching: bool,
+    all_priority: bool,
+    /// Addresses of the nodes of other sites (their bytes count as WAN bytes).
+    remote: std::collections::HashSet<SocketAddr>,
     outbox: Vec<Outgoing>,
     /// Messages of received batches not handled yet, per class.
     inbox: [VecDeque<(Id, Msg)>; 2],
@@ -355,6 +385,7 @@ impl Endpoint {
         faults: Option<Faults>,
         inspect_tos: bool,
         batching: bool,
+        all_priority: bool,
     ) -> Endpoint {
         let addrs = cfg
             .nodes
@@ -377,9 +408,23 @@ impl Endpoint {
             buf: vec![0; 65_536],
             out: Vec::with_capacity(2048),
             batching,
+            all_priority,
+            remote: Default::default(),
             outbox: Vec::new(),
             inbox: Default::default(),
         }
+    }
+
+    /// Tells the endpoint that it is node `me`, so that it counts the bytes
+    /// it sends to other sites.
+    pub fn set_site(&mut self, me: Id, cfg: &ClusterConfig) {
+        let site = cfg.node_by_id(usize::from(me)).map(|n| n.site);
+        self.remote = cfg
+            .nodes
+            .iter()
+            .filter(|n| Some(n.site) != site)
+            .flat_map(|n| [n.priority, n.normal])
+            .collect();
     }
 
     /// Turns on the WAN emulation for node `me`.
@@ -421,7 +466,11 @@ impl Endpoint {
 
     /// Sends `msg` to node `dst` from the socket of the message's class.
     pub fn send(&mut self, dst: Id, msg: &Msg) {
-        let class = msg.class();
+        let class = if self.all_priority {
+            Class::Priority
+        } else {
+            msg.class()
+        };
         let Some(&(pa, na)) = self.addrs.get(&dst) else {
             self.counters.send_failed.fetch_add(1, Relaxed);
             return;
@@ -486,6 +535,9 @@ impl Endpoint {
             Ok(n) => {
                 self.counters.sent[idx(class)].fetch_add(1, Relaxed);
                 self.counters.sent_bytes[idx(class)].fetch_add(n as u64, Relaxed);
+                if !self.remote.is_empty() && self.remote.contains(&canonical(to)) {
+                    self.counters.wan_bytes[idx(class)].fetch_add(n as u64, Relaxed);
+                }
             }
             Err(_) => {
                 self.counters.send_failed.fetch_add(1, Relaxed);
@@ -590,7 +642,7 @@ impl Endpoint {
                 return Some(Received::Dropped);
             }
         };
-        if msgs.iter().any(|m| m.class() != class) {
+        if !self.all_priority && msgs.iter().any(|m| m.class() != class) {
             self.counters.dropped_wrong_socket.fetch_add(1, Relaxed);
             return Some(Received::Dropped);
         }

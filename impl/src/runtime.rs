@@ -73,6 +73,10 @@ pub struct RuntimeOptions {
     /// Send every message in a datagram of its own instead of batching
     /// the messages of one pass per destination (see [`crate::net`]).
     pub unbatched: bool,
+    /// Send every message in the priority class (and accept any message on
+    /// the priority socket): the obvious alternative to Vivace's split,
+    /// for the lab's `load` experiment. Every node of a cluster must agree.
+    pub all_priority: bool,
 }
 
 /// The node's clock: `max(physical microseconds, last + 1)`.
@@ -146,7 +150,15 @@ impl Driver {
             f.seed ^= (usize::from(id) as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
             f
         });
-        let mut ep = Endpoint::new(sockets, cfg, faults, opts.inspect_tos, !opts.unbatched);
+        let mut ep = Endpoint::new(
+            sockets,
+            cfg,
+            faults,
+            opts.inspect_tos,
+            !opts.unbatched,
+            opts.all_priority,
+        );
+        ep.set_site(id, cfg);
         if let Some(w) = opts.wan {
             ep.set_wan(w, id, cfg);
         }
@@ -235,6 +247,17 @@ impl Driver {
     /// The node's counters.
     pub fn counters(&self) -> Arc<Counters> {
         self.ep.counters()
+    }
+
+    /// Publishes the size of a server's propagation backlog (`local_buf`)
+    /// in its counters.
+    pub fn publish_backlog(&self) {
+        if let NodeState::Server(s) = &self.state {
+            let bytes = s.local_buf.values().map(|p| p.val.len() as u64).sum();
+            self.ep
+                .counters()
+                .set_backlog(s.local_buf.len() as u64, bytes);
+        }
     }
 
     fn apply(&mut self, out: Out<Node>) {
@@ -495,12 +518,17 @@ pub fn spawn_server(
     let thread = std::thread::Builder::new()
         .name(format!("vivace-{name}"))
         .spawn(move || {
+            let mut published = Instant::now();
             while !s2.load(Ordering::SeqCst) {
                 d.poll_once(Duration::from_secs(1))
                     .map_err(|source| RuntimeError::Io {
                         what: "polling".into(),
                         source,
                     })?;
+                if published.elapsed() >= Duration::from_millis(10) {
+                    d.publish_backlog();
+                    published = Instant::now();
+                }
             }
             Ok(d.state)
         })
@@ -538,6 +566,7 @@ pub fn serve(
                 source,
             })?;
         if Instant::now() >= next {
+            d.publish_backlog();
             on_report(&d.counters().snapshot());
             next += report;
         }

@@ -369,11 +369,31 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
         log_y: false,
         series: Vec::new(),
     };
+    let wan_now = |cluster: &LocalCluster, client: &Client| {
+        let mut c = cluster.total_server_counters();
+        c.add(&client.counters());
+        (c.wan_bytes_priority, c.wan_bytes_normal)
+    };
+    let mut wan_md = String::from(
+        "\nBytes each operation put on the WAN (both directions, all nodes; background propagation included):\n\n| system | op | priority B/op | normal B/op | priority share |\n|---|---|---|---|---|\n",
+    );
     for (a, op) in OPS {
         if interrupted() {
             break;
         }
+        let w0 = wan_now(&cluster, &client);
         let (lat, failed) = series(&mut client, a, op, o.seconds);
+        // Let the background propagation of the last operations finish.
+        sleep(Duration::from_millis(500));
+        let w1 = wan_now(&cluster, &client);
+        let ops = (lat.len() + failed + 1) as f64;
+        let (p, n) = ((w1.0 - w0.0) as f64 / ops, (w1.1 - w0.1) as f64 / ops);
+        let _ = writeln!(
+            wan_md,
+            "| {} | {op} | {p:.0} | {n:.0} | {:.1}% |",
+            a.name(),
+            100.0 * p / (p + n).max(1.0)
+        );
         for l in &lat {
             let _ = writeln!(csv, "{},{op},{congested},{l:.3}", a.name());
         }
@@ -432,6 +452,7 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
              percentile nearly 1 s above for read and write, over 1 s for execute.\n",
         );
     }
+    md.push_str(&wan_md);
     let _ = write!(
         md,
         "\n## The emulator and the machine\n\n{}\nProcess CPU over the measured part: {cpu:.1} s in {wall:.1} s.\n",
@@ -703,6 +724,154 @@ pub fn etcd(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
     }
     write(&o.out_dir, "etcd.svg", &plot.to_svg())?;
     Ok(rows)
+}
+
+/// Offered data rates of the `load` sweep, as fractions of the link.
+pub const LOAD_STEPS: [f64; 6] = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5];
+
+/// The `load` experiment ([`super::load`]): `seconds` (default 10) per
+/// step, 16 KiB values, up to 256 operations in flight.
+pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>), LabError> {
+    use super::load::{step, SYSTEMS};
+    const VALUE: usize = 16 * 1024;
+    const CLIENTS: usize = 256;
+    let lab = Lab::up(o.wan)?;
+    let mut points = Vec::new();
+    let mut rows = Vec::new();
+    for (a, all) in SYSTEMS {
+        for f in LOAD_STEPS {
+            if interrupted() {
+                break;
+            }
+            let p = step(&lab, a, all, f, VALUE, o.seconds, CLIENTS)?;
+            eprintln!(
+                "load: {} at {:.0}%: {} done, {} failed, p50 {:.1} ms, p99 {:.1} ms, backlog max {} values, drained in {:?} s",
+                p.system, f * 100.0, p.completed, p.failed, p.p50_ms, p.p99_ms, p.backlog_max_entries, p.drain_s
+            );
+            let mut s = summarize("load", &p.system, "write", false, &[], p.failed);
+            s.op = format!(
+                "{} at {:.0}% of the link",
+                if a.is_rmw() { "execute" } else { "write" },
+                f * 100.0
+            );
+            s.count = p.completed;
+            s.p50_ms = p.p50_ms;
+            s.p90_ms = p.p90_ms;
+            s.p99_ms = p.p99_ms;
+            s.max_ms = p.max_ms;
+            rows.push(s);
+            points.push(p);
+        }
+    }
+    let mut csv = String::from(
+        "system,offered,ops_per_s,completed,failed,p50_ms,p99_ms,max_ms,wan_priority_per_op,wan_normal_per_op,backlog_max_entries,backlog_max_bytes,drain_s\n",
+    );
+    let mut md = format!(
+        "# load: headroom of prioritizing only the small messages (Section 4.2)\n\n\
+         Open-loop writes (RW) or compare-and-swaps installing a new value (RMW) of {} KiB \
+         from site A, each client of a pool on its own key, {} s per step, no other traffic; \
+         offered value bytes per second from {:.0}% to {:.0}% of the {} Mbit/s link ({} ms \
+         one-way). Latency counts from the time an operation was due. ABD and Algorithm 2 \
+         run with every message in the priority class (`RuntimeOptions::all_priority`).\n\n\
+         | system | offered | ops/s | completed | failed | p50 ms | p99 ms | max ms | WAN bytes/op priority | WAN bytes/op normal | backlog max (values, MiB) | drained in s |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        VALUE / 1024,
+        o.seconds,
+        LOAD_STEPS[0] * 100.0,
+        LOAD_STEPS[LOAD_STEPS.len() - 1] * 100.0,
+        o.wan.rate_mbit,
+        o.wan.delay.as_millis()
+    );
+    for p in &points {
+        let _ = writeln!(
+            csv,
+            "{},{},{:.1},{},{},{:.3},{:.3},{:.3},{:.0},{:.0},{},{},{}",
+            p.system,
+            p.offered,
+            p.ops_per_s,
+            p.completed,
+            p.failed,
+            p.p50_ms,
+            p.p99_ms,
+            p.max_ms,
+            p.wan_priority_per_op,
+            p.wan_normal_per_op,
+            p.backlog_max_entries,
+            p.backlog_max_bytes,
+            p.drain_s.map_or(String::from(""), |d| format!("{d:.2}"))
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {:.0}% | {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {}, {:.1} | {} |",
+            p.system, p.offered * 100.0, p.ops_per_s, p.completed, p.failed, p.p50_ms, p.p99_ms,
+            p.max_ms, p.wan_priority_per_op, p.wan_normal_per_op, p.backlog_max_entries,
+            p.backlog_max_bytes as f64 / (1 << 20) as f64,
+            p.drain_s.map_or(String::from("not in 30 s"), |d| format!("{d:.2}"))
+        );
+    }
+    md.push_str("\nWhere each breaks (the first step whose p99 is over three times its p99 at the lowest step, or where over 1% of the offered operations did not complete):\n\n");
+    for (a, all) in SYSTEMS {
+        let sys = super::load::LoadPoint::system_name(a, all);
+        let of: Vec<&super::load::LoadPoint> = points.iter().filter(|p| p.system == sys).collect();
+        let Some(first) = of.first() else { continue };
+        let broke = of.iter().find(|p| {
+            p.p99_ms > 3.0 * first.p99_ms
+                || p.failed as f64 > 0.01 * (p.completed + p.failed) as f64
+        });
+        let _ = writeln!(
+            md,
+            "- {sys}: {}",
+            broke.map_or(
+                String::from("did not break up to the last step"),
+                |p| format!(
+                    "breaks at {:.0}% of the link (p99 {:.0} ms, {} failed)",
+                    p.offered * 100.0,
+                    p.p99_ms,
+                    p.failed
+                )
+            )
+        );
+    }
+    let _ = write!(md, "\n## The emulator\n\n{}", relay_md(&lab));
+    for (file, what, pick) in [
+        ("load-p50.svg", "p50", 0usize),
+        ("load-p99.svg", "p99", 1usize),
+    ] {
+        let plot = LinePlot {
+            title: format!(
+                "load: {what} latency vs offered data rate ({} KiB values)",
+                VALUE / 1024
+            ),
+            x_label: "offered value bytes per second (% of the WAN link)".into(),
+            y_label: format!("{what} latency (ms)"),
+            log_x: false,
+            log_y: true,
+            series: SYSTEMS
+                .iter()
+                .map(|&(a, all)| {
+                    let sys = super::load::LoadPoint::system_name(a, all);
+                    Series {
+                        points: points
+                            .iter()
+                            .filter(|p| p.system == sys)
+                            .map(|p| {
+                                (
+                                    p.offered * 100.0,
+                                    if pick == 0 { p.p50_ms } else { p.p99_ms },
+                                )
+                            })
+                            .collect(),
+                        name: sys,
+                    }
+                })
+                .collect(),
+        };
+        write(&o.out_dir, file, &plot.to_svg())?;
+    }
+    write(&o.out_dir, "load.csv", &csv)?;
+    write(&o.out_dir, "load.md", &md)?;
+    lab.down();
+    Ok((rows, points))
 }
 
 fn process_cpu_seconds() -> f64 {

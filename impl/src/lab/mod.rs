@@ -21,6 +21,7 @@
 
 pub mod etcd;
 pub mod experiments;
+pub mod load;
 pub mod relay;
 pub mod traffic;
 pub mod twitter;

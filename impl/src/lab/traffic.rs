@@ -109,7 +109,10 @@ pub struct Probe {
 
 /// Sends a probe every `every` on each class from site A to an echo in
 /// site B for `duration`, calling `at(t)` once per second (to start and
-/// stop congestion); returns every probe.
+/// stop congestion); returns every probe. Each probe carries its sequence
+/// number and send time; a receiver thread per class takes the time of
+/// each echo as it arrives, so one class's losses never delay the other's
+/// measurement.
 pub fn probes(
     lab: &Lab,
     duration: Duration,
@@ -118,14 +121,16 @@ pub fn probes(
 ) -> Result<Vec<Probe>, LabError> {
     let classes = [("EF", 0xb8u8), ("normal", 0u8)];
     let stop = Arc::new(AtomicBool::new(false));
-    let mut echoes = Vec::new();
+    let start = Instant::now();
+    let mut threads = Vec::new();
     let mut senders = Vec::new();
+    let mut results = Vec::new();
     for (i, &(_, tos)) in classes.iter().enumerate() {
         let e = bind_in(&lab.ns_b, SocketAddr::new(SITE_B, ECHO_PORTS[i]), tos)?;
         e.set_nonblocking(false).ok();
-        e.set_read_timeout(Some(Duration::from_millis(100))).ok();
+        e.set_read_timeout(Some(Duration::from_millis(50))).ok();
         let st = stop.clone();
-        echoes.push(std::thread::spawn(move || {
+        threads.push(std::thread::spawn(move || {
             let mut buf = [0u8; 64];
             while !st.load(Ordering::Relaxed) {
                 if let Ok((n, from)) = e.recv_from(&mut buf) {
@@ -135,69 +140,72 @@ pub fn probes(
         }));
         let s = bind_in(&lab.ns_a, SocketAddr::new(SITE_A, 0), tos)?;
         s.set_nonblocking(false).ok();
-        s.set_read_timeout(Some(Duration::from_millis(5))).ok();
+        s.set_read_timeout(Some(Duration::from_millis(50))).ok();
+        let r = s.try_clone().map_err(|source| LabError::Io {
+            what: "cloning a probe socket".into(),
+            source,
+        })?;
+        let got = Arc::new(std::sync::Mutex::new(Vec::<(u64, f64)>::new()));
+        let (st, g) = (stop.clone(), got.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            while !st.load(Ordering::Relaxed) {
+                if let Ok(16) = r.recv(&mut buf) {
+                    let now = start.elapsed().as_nanos() as u64;
+                    let seq = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes"));
+                    let sent = u64::from_le_bytes(buf[8..16].try_into().expect("8 bytes"));
+                    let rtt = now.saturating_sub(sent) as f64 / 1e6;
+                    g.lock().expect("probe results").push((seq, rtt));
+                }
+            }
+        }));
         senders.push(s);
+        results.push(got);
     }
-    let start = Instant::now();
-    // Per class: send times by sequence number, and RTTs.
-    let mut sent: Vec<Vec<f64>> = vec![Vec::new(); 2];
-    let mut rtt: Vec<Vec<Option<f64>>> = vec![Vec::new(); 2];
+    let mut sent = [Vec::new(), Vec::new()];
     let mut next = start;
     let mut second = 0;
-    let mut buf = [0u8; 64];
     while start.elapsed() < duration && !interrupted() {
         if start.elapsed().as_secs() >= second {
             at(second);
             second += 1;
         }
-        if Instant::now() >= next {
-            for (i, s) in senders.iter().enumerate() {
-                let seq = sent[i].len() as u64;
-                // The time is taken before the send, so no RTT is short.
-                sent[i].push(start.elapsed().as_secs_f64());
-                let _ = s.send_to(&seq.to_le_bytes(), SocketAddr::new(SITE_B, ECHO_PORTS[i]));
-                rtt[i].push(None);
-            }
-            next += every;
+        let now = Instant::now();
+        if now < next {
+            std::thread::sleep((next - now).min(Duration::from_millis(5)));
+            continue;
         }
         for (i, s) in senders.iter().enumerate() {
-            while let Ok(n) = s.recv(&mut buf) {
-                if n == 8 {
-                    let seq = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes")) as usize;
-                    if seq < sent[i].len() {
-                        rtt[i][seq] = Some((start.elapsed().as_secs_f64() - sent[i][seq]) * 1e3);
-                    }
-                }
-                s.set_nonblocking(true).ok();
-            }
-            s.set_nonblocking(false).ok();
+            let seq = sent[i].len() as u64;
+            // The time is taken before the send, so no RTT is short.
+            let t = start.elapsed();
+            let mut d = [0u8; 16];
+            d[..8].copy_from_slice(&seq.to_le_bytes());
+            d[8..].copy_from_slice(&(t.as_nanos() as u64).to_le_bytes());
+            let _ = s.send_to(&d, SocketAddr::new(SITE_B, ECHO_PORTS[i]));
+            sent[i].push(t.as_secs_f64());
         }
+        next += every;
     }
-    // Late replies: wait up to 2 s more.
-    let grace = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < grace && rtt.iter().flatten().any(Option::is_none) {
-        for (i, s) in senders.iter().enumerate() {
-            if let Ok(n) = s.recv(&mut buf) {
-                if n == 8 {
-                    let seq = u64::from_le_bytes(buf[..8].try_into().expect("8 bytes")) as usize;
-                    if seq < sent[i].len() && rtt[i][seq].is_none() {
-                        rtt[i][seq] = Some((start.elapsed().as_secs_f64() - sent[i][seq]) * 1e3);
-                    }
-                }
-            }
-        }
-    }
+    // Late echoes: wait 2 s more.
+    std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::SeqCst);
-    for e in echoes {
-        let _ = e.join();
+    for t in threads {
+        let _ = t.join();
     }
     let mut out = Vec::new();
     for (i, &(name, _)) in classes.iter().enumerate() {
-        for (t, r) in sent[i].iter().zip(&rtt[i]) {
+        let mut rtt = vec![None; sent[i].len()];
+        for &(seq, r) in results[i].lock().expect("probe results").iter() {
+            if let Some(slot) = rtt.get_mut(seq as usize) {
+                *slot = Some(r);
+            }
+        }
+        for (t, r) in sent[i].iter().zip(rtt) {
             out.push(Probe {
                 t: *t,
                 class: name,
-                rtt_ms: *r,
+                rtt_ms: r,
             });
         }
     }
