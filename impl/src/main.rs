@@ -529,29 +529,47 @@ enum LabCmd {
     /// Offered data rate swept from 10% to 150% of the link: Algorithms 1
     /// and 3, and ABD and Algorithm 2 with every message prioritized.
     Load(LabArgs),
+    /// Every experiment in turn: fig4, fig6, fig7, etcd, load, fig8
+    /// (about 45 minutes with the default lengths).
+    All(LabArgs),
     /// Removes namespaces left by a lab that was killed.
     Clean,
 }
 
 fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
-    use vivace_impl::lab::{self, experiments, WanConfig};
-    let (a, which) = match cmd {
+    use vivace_impl::lab;
+    let (a, which): (LabArgs, &[&str]) = match cmd {
         LabCmd::Clean => {
             let gone = lab::clean().map_err(|e| e.to_string())?;
             outln!("removed {} namespaces {:?}", gone.len(), gone);
             return Ok(ExitCode::SUCCESS);
         }
-        LabCmd::Fig4(a) => (a, 4),
-        LabCmd::Fig6(a) => (a, 6),
-        LabCmd::Fig7(a) => (a, 7),
-        LabCmd::Fig8(a) => (a, 8),
-        LabCmd::Etcd(a) => (a, 0),
-        LabCmd::Load(a) => (a, 1),
+        LabCmd::Fig4(a) => (a, &["fig4"]),
+        LabCmd::Fig6(a) => (a, &["fig6"]),
+        LabCmd::Fig7(a) => (a, &["fig7"]),
+        LabCmd::Fig8(a) => (a, &["fig8"]),
+        LabCmd::Etcd(a) => (a, &["etcd"]),
+        LabCmd::Load(a) => (a, &["load"]),
+        LabCmd::All(a) => (a, &["fig4", "fig6", "fig7", "etcd", "load", "fig8"]),
     };
+    for e in which {
+        run_experiment(&a, e)?;
+        if lab::interrupted() {
+            return Err("interrupted; the lab was torn down".into());
+        }
+    }
+    if !a.json {
+        outln!("wrote {}", a.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_experiment(a: &LabArgs, which: &str) -> Result<(), String> {
+    use vivace_impl::lab::{experiments, WanConfig};
     let o = experiments::ExpOptions {
         seconds: a.seconds.unwrap_or(match which {
-            4 => 30,
-            1 => 10,
+            "fig4" => 30,
+            "load" => 10,
             _ => 20,
         }),
         out_dir: a.out.clone(),
@@ -566,11 +584,11 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         requests: a.requests,
     };
     let rows = match which {
-        4 => experiments::fig4(&o),
-        6 => experiments::fig67(&o, false),
-        7 => experiments::fig67(&o, true),
-        8 => experiments::fig8(&o),
-        1 => experiments::load(&o).map(|(rows, _)| rows),
+        "fig4" => experiments::fig4(&o),
+        "fig6" => experiments::fig67(&o, false),
+        "fig7" => experiments::fig67(&o, true),
+        "fig8" => experiments::fig8(&o),
+        "load" => experiments::load(&o).map(|(rows, _)| rows),
         _ => experiments::etcd(&o),
     }
     .map_err(|e| e.to_string())?;
@@ -584,13 +602,7 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
             );
         }
     }
-    if lab::interrupted() {
-        return Err("interrupted; the lab was torn down".into());
-    }
-    if !a.json {
-        outln!("wrote {}", o.out_dir.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// One result as two summary lines.
