@@ -818,18 +818,22 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
             p.p99_ms > 3.0 * first.p99_ms
                 || p.failed as f64 > 0.01 * (p.completed + p.failed) as f64
         });
+        let behind = of.iter().find(|p| p.drain_s.is_none());
         let _ = writeln!(
             md,
-            "- {sys}: {}",
-            broke.map_or(
-                String::from("did not break up to the last step"),
-                |p| format!(
-                    "breaks at {:.0}% of the link (p99 {:.0} ms, {} failed)",
-                    p.offered * 100.0,
-                    p.p99_ms,
-                    p.failed
-                )
-            )
+            "- {sys}: {}{}",
+            broke.map_or(String::from("latency did not break up to the last step"), |p| format!(
+                "latency breaks at {:.0}% of the link (p99 {:.0} ms, {} failed)",
+                p.offered * 100.0,
+                p.p99_ms,
+                p.failed
+            )),
+            behind.map_or(String::new(), |p| format!(
+                "; the background propagation falls behind from {:.0}% (backlog of {} values, {:.0} MiB, not drained 30 s after the load stopped)",
+                p.offered * 100.0,
+                p.backlog_max_entries,
+                p.backlog_max_bytes as f64 / (1 << 20) as f64
+            ))
         );
     }
     let _ = write!(md, "\n## The emulator\n\n{}", relay_md(&lab));
