@@ -103,7 +103,7 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<(), LabError> {
 
 fn relay_md(lab: &Lab) -> String {
     let mut s = String::from(
-        "| relay | frames | dropped by HTB | late p50 µs | late p99 µs | late max µs | CPU s |\n|---|---|---|---|---|---|---|\n",
+        "| relay | frames | refused | late p50 µs | late p99 µs | late max µs | CPU s |\n|---|---|---|---|---|---|---|\n",
     );
     for r in lab.relay_stats() {
         let _ = writeln!(

@@ -1,14 +1,14 @@
 //! The WAN lab: two sites as Linux network namespaces joined through a
 //! third, `wan`, in which a relay of ours holds every frame for the one-way
-//! delay, and HTB on each direction limits the rate and gives DSCP EF a
+//! delay, and HTB at each site's egress limits the rate and gives DSCP EF a
 //! priority band (`shared/design/NETLAB.md` says what works on these
 //! machines: no netem, so the delay comes from the relay).
 //!
 //! ```text
 //!  site A (10.77.0.1)          wan                     site B (10.77.0.2)
 //!  client, n1, n4, n5   a0 ── wa [relay A→B] wb ── b0   n2, n3
-//!                             HTB on wa and wb (egress):
-//!                             100 Mbit/s, EF band first
+//!                       HTB on a0 and b0 (each site's egress, its WAN
+//!                       router): 100 Mbit/s, EF band first
 //! ```
 //!
 //! Everything runs as root and stays inside the namespaces the lab creates
@@ -279,9 +279,12 @@ impl Lab {
             "nud",
             "permanent",
         ])?;
-        for dev in ["wa", "wb"] {
-            lab.shape(dev)?;
-        }
+        // Each site's egress is its WAN router: the rate limit and the
+        // priority band sit there, before the relay, so that the relay never
+        // carries more than the link (a sender that offers more is dropped
+        // at its own site, as at a real router).
+        lab.shape(&a, "a0")?;
+        lab.shape(&b, "b0")?;
         let delay = wan.delay;
         lab.relays.push(relay::Relay::start(&w, "wa", "wb", delay)?);
         lab.relays.push(relay::Relay::start(&w, "wb", "wa", delay)?);
@@ -289,10 +292,9 @@ impl Lab {
         Ok(lab)
     }
 
-    /// HTB on the egress of `dev` (in the wan namespace): the link rate, and
+    /// HTB on the egress of `dev` (in namespace `w`): the link rate, and
     /// under it a priority class for DSCP EF and a default class.
-    fn shape(&self, dev: &str) -> Result<(), LabError> {
-        let w = &self.ns_wan;
+    fn shape(&self, w: &str, dev: &str) -> Result<(), LabError> {
         let rate = format!("{}mbit", self.wan.rate_mbit);
         let prio_rate = format!("{}mbit", (self.wan.rate_mbit / 10).max(1));
         let rest_rate = format!(
@@ -336,13 +338,13 @@ impl Lab {
     /// priority band too, in both directions (e.g. all of etcd's peer
     /// traffic).
     pub fn prioritize_ports(&self, ports: &[u16]) -> Result<(), LabError> {
-        for dev in ["wa", "wb"] {
+        for (ns, dev) in [(&self.ns_a, "a0"), (&self.ns_b, "b0")] {
             for port in ports {
                 for dir in ["sport", "dport"] {
                     run(&[
                         "tc",
                         "-n",
-                        &self.ns_wan,
+                        ns,
                         "filter",
                         "add",
                         "dev",

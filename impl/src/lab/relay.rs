@@ -1,7 +1,8 @@
 //! The delay relay: one thread per direction reads every frame from one
 //! veth of the `wan` namespace with an AF_PACKET socket, holds it for the
-//! one-way delay, and writes it to the other veth, where it passes that
-//! veth's HTB queue. It records how late it forwarded each frame, and its
+//! one-way delay, and writes it to the other veth. The rate limit and the
+//! priority band sit before it, at each site's egress, so it never carries
+//! more than the link. It records how late it forwarded each frame, and its
 //! own CPU time, so that an experiment can show its emulator kept up.
 
 use super::{in_netns, LabError};
@@ -30,8 +31,8 @@ pub struct RelayStats {
     pub frames: u64,
     /// Bytes forwarded (Ethernet frames).
     pub bytes: u64,
-    /// Frames the outgoing interface refused (its queue was full: the HTB
-    /// queue drops, as a congested link would).
+    /// Frames the outgoing interface refused (none expected: the queues
+    /// are at the sites' egress).
     pub dropped: u64,
     /// Median lateness of a forwarded frame past its due time, µs.
     pub late_p50_us: u64,
