@@ -117,6 +117,7 @@ impl Curves {
                     y_label: "operations per second".into(),
                     log_x: true,
                     log_y: false,
+                    y_range: None,
                     series: self
                         .series("clients", |r| (r.config.clients as f64, r.throughput_ops_s)),
                 },
@@ -129,6 +130,7 @@ impl Curves {
                     y_label: "p50 latency (ms)".into(),
                     log_x: false,
                     log_y: true,
+                    y_range: None,
                     series: self.series("clients", |r| {
                         (r.throughput_ops_s, r.latency.p50_us as f64 / 1e3)
                     }),
@@ -144,6 +146,7 @@ impl Curves {
                     y_label: "completed operations per second".into(),
                     log_x: true,
                     log_y: false,
+                    y_range: None,
                     series: self.series("keys", |r| (r.config.keys as f64, r.throughput_ops_s)),
                 },
             ),

@@ -24,6 +24,9 @@ pub struct LinePlot {
     pub log_x: bool,
     /// Logarithmic y axis (base 10).
     pub log_y: bool,
+    /// A fixed y range (e.g. `(0, 1)` for a CDF) instead of one fitted to
+    /// the points.
+    pub y_range: Option<(f64, f64)>,
     /// The lines.
     pub series: Vec<Series>,
 }
@@ -101,7 +104,9 @@ impl LinePlot {
                 return if log { (1.0, 10.0) } else { (0.0, 1.0) };
             }
             if log {
-                let t = ticks(lo, hi, true);
+                // A little room below the lowest point, so that it does not
+                // sit on the axis.
+                let t = ticks(lo * 0.8, hi, true);
                 (t[0], *t.last().expect("ticks"))
             } else {
                 let lo = lo.min(0.0);
@@ -111,7 +116,7 @@ impl LinePlot {
             }
         };
         let (x0, x1) = range(&xs, self.log_x);
-        let (y0, y1) = range(&ys, self.log_y);
+        let (y0, y1) = self.y_range.unwrap_or_else(|| range(&ys, self.log_y));
         let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
         let map = |v: f64, lo: f64, hi: f64, log: bool| {
             if log {
@@ -185,9 +190,12 @@ impl LinePlot {
                 r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="2"/>"#,
                 p.join(" ")
             );
-            for q in &p {
-                let (x, y) = q.split_once(',').expect("x,y");
-                let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="3" fill="{c}"/>"#);
+            // Dots only where there are few points (a CDF is a line).
+            if p.len() <= 40 {
+                for q in &p {
+                    let (x, y) = q.split_once(',').expect("x,y");
+                    let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="3" fill="{c}"/>"#);
+                }
             }
             let ly = TOP + 10.0 + 20.0 * i as f64;
             let lx = LEFT + pw + 12.0;
@@ -226,6 +234,7 @@ mod tests {
             y_label: "ops/s".into(),
             log_x: true,
             log_y: false,
+            y_range: None,
             series: vec![
                 Series {
                     name: "abd".into(),

@@ -219,6 +219,7 @@ pub fn fig4(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
         y_label: "round-trip time (ms)".into(),
         log_x: false,
         log_y: false,
+        y_range: None,
         series: ["EF", "normal"]
             .iter()
             .map(|c| Series {
@@ -367,6 +368,7 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
         y_label: "fraction of operations".into(),
         log_x: true,
         log_y: false,
+        y_range: Some((0.0, 1.0)),
         series: Vec::new(),
     };
     let wan_now = |cluster: &LocalCluster, client: &Client| {
@@ -510,6 +512,7 @@ pub fn fig8(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
         y_label: "fraction of requests".into(),
         log_x: true,
         log_y: false,
+        y_range: Some((0.0, 1.0)),
         series: Vec::new(),
     };
     let err = |e: ClientError| LabError::Unavailable(format!("application: {e}"));
@@ -693,6 +696,7 @@ pub fn etcd(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
         y_label: "fraction of requests".into(),
         log_x: true,
         log_y: false,
+        y_range: Some((0.0, 1.0)),
         series: Vec::new(),
     };
     for r in &rows {
@@ -850,6 +854,7 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
             y_label: format!("{what} latency (ms)"),
             log_x: false,
             log_y: true,
+            y_range: None,
             series: SYSTEMS
                 .iter()
                 .map(|&(a, all)| {
