@@ -3,9 +3,9 @@
 //! returning one [`Summary`] per system, operation and phase.
 
 use super::traffic::{probes, Flood, Probe};
-use super::{interrupted, sleep, Lab, LabError, WanConfig, SITE_A, SITE_B};
+use super::{interrupted, sleep, Lab, LabError, WanConfig};
 use crate::client::{Client, ClientError};
-use crate::cluster::{prefix_of, LocalCluster, LocalSpec, Placement};
+use crate::cluster::{prefix_of, LocalCluster, LocalSpec};
 use crate::plot::{LinePlot, Series};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -89,6 +89,34 @@ fn summarize(
         p90_ms: quantile(&v, 0.9),
         p99_ms: quantile(&v, 0.99),
         max_ms: v.last().copied().unwrap_or(f64::NAN),
+    }
+}
+
+/// An empty plot of latency CDFs (log latency axis, fraction 0 to 1).
+fn cdf_plot(title: String, x_label: &str) -> LinePlot {
+    LinePlot {
+        title,
+        x_label: x_label.into(),
+        y_label: "fraction of operations".into(),
+        log_x: true,
+        log_y: false,
+        y_range: Some((0.0, 1.0)),
+        series: Vec::new(),
+    }
+}
+
+/// The empirical CDF of `lat` as a line.
+fn cdf(name: String, lat: &[f64]) -> Series {
+    let mut sorted = lat.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len().max(1) as f64;
+    Series {
+        name,
+        points: sorted
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (*l, (i + 1) as f64 / n))
+            .collect(),
     }
 }
 
@@ -335,21 +363,13 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
     let lab = Lab::up(o.wan)?;
     let mut spec = LocalSpec::figure5(1);
     spec.writeback_skip = o.writeback_skip.unwrap_or(false);
-    let mut cluster = start_cluster(&lab, spec)?;
+    let mut cluster = lab.start_cluster(spec)?;
     let mut client = cluster
         .client(0)
         .map_err(|e| LabError::Unavailable(format!("client: {e}")))?;
     client.set_timeout(Duration::from_secs(10));
     let flood = if congested {
-        let f = Flood::start(
-            &lab,
-            o.flows,
-            o.flood_mbit,
-            Duration::from_secs(6 * o.seconds + 60),
-        )?;
-        // Let the queue fill.
-        sleep(Duration::from_secs(2));
-        Some(f)
+        Some(congest(&lab, o, 6 * o.seconds + 60)?)
     } else {
         None
     };
@@ -357,20 +377,15 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
     let wall0 = Instant::now();
     let mut rows = Vec::new();
     let mut csv = String::from("system,op,congested,latency_ms\n");
-    let mut plot = LinePlot {
-        title: format!(
+    let mut plot = cdf_plot(
+        format!(
             "{}: latency CDF, 1 KiB object{} ({} ms one-way)",
             if congested { "Figure 7" } else { "Figure 6" },
             if congested { ", WAN congested" } else { "" },
             o.wan.delay.as_millis()
         ),
-        x_label: "latency (ms)".into(),
-        y_label: "fraction of operations".into(),
-        log_x: true,
-        log_y: false,
-        y_range: Some((0.0, 1.0)),
-        series: Vec::new(),
-    };
+        "latency (ms)",
+    );
     let wan_now = |cluster: &LocalCluster, client: &Client| {
         let mut c = cluster.total_server_counters();
         c.add(&client.counters());
@@ -399,17 +414,7 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
         for l in &lat {
             let _ = writeln!(csv, "{},{op},{congested},{l:.3}", a.name());
         }
-        let mut sorted = lat.clone();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len().max(1) as f64;
-        plot.series.push(Series {
-            name: format!("{} {op}", a.name()),
-            points: sorted
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (*l, (i + 1) as f64 / n))
-                .collect(),
-        });
+        plot.series.push(cdf(format!("{} {op}", a.name()), &lat));
         rows.push(summarize(name, a.name(), op, congested, &lat, failed));
     }
     let cpu = process_cpu_seconds() - cpu0;
@@ -469,20 +474,12 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
     Ok(rows)
 }
 
-/// Starts a Figure-5 cluster with site A's nodes in the lab's site A and
-/// site B's in site B.
-fn start_cluster(lab: &Lab, mut spec: LocalSpec) -> Result<LocalCluster, LabError> {
-    spec.sites = Some([
-        Placement {
-            ip: SITE_A,
-            netns: Some(lab.ns_a.clone()),
-        },
-        Placement {
-            ip: SITE_B,
-            netns: Some(lab.ns_b.clone()),
-        },
-    ]);
-    LocalCluster::start(&spec).map_err(|e| LabError::Unavailable(format!("cluster: {e}")))
+/// Starts the congestion flows for at most `secs` and lets the queue
+/// fill for 2 s.
+fn congest(lab: &Lab, o: &ExpOptions, secs: u64) -> Result<Flood, LabError> {
+    let f = Flood::start(lab, o.flows, o.flood_mbit, Duration::from_secs(secs))?;
+    sleep(Duration::from_secs(2));
+    Ok(f)
 }
 
 /// The paper's Figure 8 under congestion (s): median and maximum per
@@ -499,22 +496,16 @@ const PAPER_FIG8: [[(f64, f64); 3]; 2] = [
 pub fn fig8(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
     use super::twitter::{Request, Twitter};
     let lab = Lab::up(o.wan)?;
-    let flood = Flood::start(&lab, o.flows, o.flood_mbit, Duration::from_secs(3600))?;
-    sleep(Duration::from_secs(2));
+    let flood = congest(&lab, o, 3600)?;
     let mut rows = Vec::new();
     let mut csv = String::from("algorithms,request,latency_ms\n");
-    let mut plot = LinePlot {
-        title: format!(
+    let mut plot = cdf_plot(
+        format!(
             "Figure 8: Twitter-like application under congestion ({} ms one-way)",
             o.wan.delay.as_millis()
         ),
-        x_label: "request latency (ms)".into(),
-        y_label: "fraction of requests".into(),
-        log_x: true,
-        log_y: false,
-        y_range: Some((0.0, 1.0)),
-        series: Vec::new(),
-    };
+        "request latency (ms)",
+    );
     let err = |e: ClientError| LabError::Unavailable(format!("application: {e}"));
     for (label, rw, rmw) in [
         ("prior", Algorithm::Abd, Algorithm::LanRmw),
@@ -523,7 +514,7 @@ pub fn fig8(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
         let mut spec = LocalSpec::figure5(super::twitter::PAGE);
         spec.writeback_skip = o.writeback_skip.unwrap_or(true);
         spec.containers = vec![("tw/rw/".into(), rw), ("tw/rmw/".into(), rmw)];
-        let mut cluster = start_cluster(&lab, spec)?;
+        let mut cluster = lab.start_cluster(spec)?;
         let clients = (0..super::twitter::PAGE)
             .map(|i| {
                 cluster.client(i).map(|mut c| {
@@ -545,17 +536,8 @@ pub fn fig8(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
             for l in &lat {
                 let _ = writeln!(csv, "{label},{},{l:.3}", r.name());
             }
-            let mut sorted = lat.clone();
-            sorted.sort_by(f64::total_cmp);
-            let n = sorted.len().max(1) as f64;
-            plot.series.push(Series {
-                name: format!("{label} {}", &r.name()[..2]),
-                points: sorted
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (*l, (i + 1) as f64 / n))
-                    .collect(),
-            });
+            plot.series
+                .push(cdf(format!("{label} {}", &r.name()[..2]), &lat));
             rows.push(summarize("fig8", &system, r.name(), true, &lat, failed));
         }
     }
@@ -623,14 +605,7 @@ pub fn etcd(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
         let phases: &[bool] = if prioritized { &[true] } else { &[false, true] };
         for &congested in phases {
             let flood = if congested {
-                let f = Flood::start(
-                    &lab,
-                    o.flows,
-                    o.flood_mbit,
-                    Duration::from_secs(2 * o.seconds + 30),
-                )?;
-                sleep(Duration::from_secs(2));
-                Some(f)
+                Some(congest(&lab, o, 2 * o.seconds + 30)?)
             } else {
                 None
             };
@@ -687,20 +662,15 @@ pub fn etcd(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
     );
     write(&o.out_dir, "etcd.csv", &csv)?;
     write(&o.out_dir, "etcd.md", &md)?;
-    let mut plot = LinePlot {
-        title: format!(
+    let mut plot = cdf_plot(
+        format!(
             "etcd: latency CDF, 1 KiB values ({} ms one-way)",
             o.wan.delay.as_millis()
         ),
-        x_label: "latency (ms)".into(),
-        y_label: "fraction of requests".into(),
-        log_x: true,
-        log_y: false,
-        y_range: Some((0.0, 1.0)),
-        series: Vec::new(),
-    };
+        "latency (ms)",
+    );
     for r in &rows {
-        let mut v: Vec<f64> = csv
+        let v: Vec<f64> = csv
             .lines()
             .skip(1)
             .filter_map(|l| {
@@ -710,21 +680,9 @@ pub fn etcd(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
                     .flatten()
             })
             .collect();
-        v.sort_by(f64::total_cmp);
-        let n = v.len().max(1) as f64;
-        plot.series.push(Series {
-            name: format!(
-                "{} {}{}",
-                r.system,
-                r.op,
-                if r.congested { " (congested)" } else { "" }
-            ),
-            points: v
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (*l, (i + 1) as f64 / n))
-                .collect(),
-        });
+        let congested = if r.congested { " (congested)" } else { "" };
+        plot.series
+            .push(cdf(format!("{} {}{congested}", r.system, r.op), &v));
     }
     write(&o.out_dir, "etcd.svg", &plot.to_svg())?;
     Ok(rows)

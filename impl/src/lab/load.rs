@@ -8,8 +8,8 @@
 //! background propagation backlog (`local_buf` of the local replicas) and
 //! how long the remote replicas take to catch up once the load stops.
 
-use super::{interrupted, sleep, Lab, LabError, SITE_A, SITE_B};
-use crate::cluster::{prefix_of, LocalCluster, LocalSpec, Placement};
+use super::{interrupted, sleep, Lab, LabError};
+use crate::cluster::{prefix_of, LocalSpec};
 use crate::pool::ClientPool;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -97,18 +97,8 @@ pub fn step(
     let mut spec = LocalSpec::figure5(clients);
     spec.containers = vec![(prefix_of(a).to_string(), a)];
     spec.options.all_priority = all_priority;
-    spec.sites = Some([
-        Placement {
-            ip: SITE_A,
-            netns: Some(lab.ns_a.clone()),
-        },
-        Placement {
-            ip: SITE_B,
-            netns: Some(lab.ns_b.clone()),
-        },
-    ]);
     let err = |e: String| LabError::Unavailable(format!("load: {e}"));
-    let mut cluster = LocalCluster::start(&spec).map_err(|e| err(e.to_string()))?;
+    let mut cluster = lab.start_cluster(spec)?;
     let mut pool_clients = Vec::new();
     for i in 0..clients {
         let mut c = cluster.client(i).map_err(|e| err(e.to_string()))?;

@@ -375,6 +375,28 @@ impl Lab {
         self.relays.iter().map(|r| r.stats()).collect()
     }
 
+    /// Starts an in-process cluster (the Figure-5 layout of `spec`) with
+    /// the nodes of site A bound in the lab's site A and those of site B in
+    /// site B.
+    pub fn start_cluster(
+        &self,
+        mut spec: crate::cluster::LocalSpec,
+    ) -> Result<crate::cluster::LocalCluster, LabError> {
+        use crate::cluster::Placement;
+        spec.sites = Some([
+            Placement {
+                ip: SITE_A,
+                netns: Some(self.ns_a.clone()),
+            },
+            Placement {
+                ip: SITE_B,
+                netns: Some(self.ns_b.clone()),
+            },
+        ]);
+        crate::cluster::LocalCluster::start(&spec)
+            .map_err(|e| LabError::Unavailable(format!("cluster: {e}")))
+    }
+
     /// Runs `f` on a thread in site A's namespace.
     pub fn in_a<T: Send + 'static>(
         &self,
