@@ -250,12 +250,16 @@ impl Client {
         let hid = self
             .recorder
             .as_ref()
-            .map(|r| r.invoke(usize::from(self.id) as u64, &key, &op));
+            .map(|r| r.invoke(self.history_id(), &key, &op));
         if let Err(e) = self.validate(&key, &op) {
-            if let (Some(r), Some(hid)) = (&self.recorder, hid) {
-                r.complete(usize::from(self.id) as u64, hid, Outcome::Fail);
-            }
-            return Err(e);
+            // Recorded as every ending is, by `finish`.
+            self.pending = Some(Pending {
+                before: 0,
+                effects: 0,
+                deadline: Instant::now(),
+                hid,
+            });
+            return self.finish(Err(e)).map(|_| ());
         }
         let before = self.done_len();
         let effects = self.driver.effect_sends();
@@ -308,6 +312,11 @@ impl Client {
         &mut self.driver
     }
 
+    /// The client's number in the recorded history.
+    fn history_id(&self) -> u64 {
+        usize::from(self.id) as u64
+    }
+
     /// Ends the operation in progress with `result`: records its outcome.
     fn finish(&mut self, result: Result<Ret, ClientError>) -> Result<Ret, ClientError> {
         let p = self.pending.take().expect("an operation in progress");
@@ -329,7 +338,7 @@ impl Client {
                 ) => Outcome::Fail,
                 Err(_) => Outcome::Unknown,
             };
-            r.complete(usize::from(self.id) as u64, hid, outcome);
+            r.complete(self.history_id(), hid, outcome);
         }
         result
     }

@@ -545,49 +545,39 @@ impl Endpoint {
         }
     }
 
-    /// Puts the encoded message in `self.out` into the outbox.
+    /// Puts the encoded message in `self.out` into the outbox: appended to
+    /// the batch for the same node and class if it fits, else that batch
+    /// leaves now and the message starts the next one.
     fn enqueue(&mut self, class: Class, to: SocketAddr) {
-        let body = &self.out[1..];
-        match self
+        let Some(i) = self
             .outbox
             .iter()
             .position(|o| o.to == to && o.class == class)
-        {
-            Some(i) if self.outbox[i].messages == 0 => {
-                let o = &mut self.outbox[i];
-                o.buf.clear();
-                o.buf.extend_from_slice(&self.out);
-                o.messages = 1;
-            }
-            Some(i) if self.outbox[i].buf.len() + body.len() <= batch_limit(&to) => {
-                let o = &mut self.outbox[i];
-                o.buf.extend_from_slice(body);
-                o.messages += 1;
-                self.counters.coalesced.fetch_add(1, Relaxed);
-            }
-            Some(i) => {
-                let mut o = std::mem::replace(
-                    &mut self.outbox[i],
-                    Outgoing {
-                        to,
-                        class,
-                        buf: Vec::new(),
-                        messages: 0,
-                    },
-                );
-                self.transmit(class, to, &o.buf);
-                o.buf.clear();
-                o.buf.extend_from_slice(&self.out);
-                o.messages = 1;
-                self.outbox[i] = o;
-            }
-            None => self.outbox.push(Outgoing {
+        else {
+            self.outbox.push(Outgoing {
                 to,
                 class,
                 buf: self.out.clone(),
                 messages: 1,
-            }),
+            });
+            return;
+        };
+        let body = &self.out[1..];
+        let o = &self.outbox[i];
+        if o.messages > 0 && o.buf.len() + body.len() <= batch_limit(&to) {
+            let o = &mut self.outbox[i];
+            o.buf.extend_from_slice(body);
+            o.messages += 1;
+            self.counters.coalesced.fetch_add(1, Relaxed);
+            return;
         }
+        if o.messages > 0 {
+            self.transmit(class, to, &o.buf);
+        }
+        let o = &mut self.outbox[i];
+        o.buf.clear();
+        o.buf.extend_from_slice(&self.out);
+        o.messages = 1;
     }
 
     /// Sends every batch of the outbox, priority class first.

@@ -67,7 +67,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[(((sorted.len() as f64) * q).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-fn summarize(
+pub(super) fn summarize(
     experiment: &'static str,
     system: &str,
     op: &str,
@@ -373,7 +373,7 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
     } else {
         None
     };
-    let cpu0 = process_cpu_seconds();
+    let cpu0 = super::cpu_seconds(nix::sys::resource::UsageWho::RUSAGE_SELF);
     let wall0 = Instant::now();
     let mut rows = Vec::new();
     let mut csv = String::from("system,op,congested,latency_ms\n");
@@ -417,7 +417,7 @@ pub fn fig67(o: &ExpOptions, congested: bool) -> Result<Vec<Summary>, LabError> 
         plot.series.push(cdf(format!("{} {op}", a.name()), &lat));
         rows.push(summarize(name, a.name(), op, congested, &lat, failed));
     }
-    let cpu = process_cpu_seconds() - cpu0;
+    let cpu = super::cpu_seconds(nix::sys::resource::UsageWho::RUSAGE_SELF) - cpu0;
     let wall = wall0.elapsed().as_secs_f64();
     let flooded = flood.map(Flood::stop);
     let mut md = format!(
@@ -705,23 +705,12 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
             if interrupted() {
                 break;
             }
-            let p = step(&lab, a, all, f, VALUE, o.seconds, CLIENTS)?;
+            let (p, summary) = step(&lab, a, all, f, VALUE, o.seconds, CLIENTS)?;
             eprintln!(
                 "load: {} at {:.0}%: {} done, {} failed, p50 {:.1} ms, p99 {:.1} ms, backlog max {} values, drained in {:?} s",
                 p.system, f * 100.0, p.completed, p.failed, p.p50_ms, p.p99_ms, p.backlog_max_entries, p.drain_s
             );
-            let mut s = summarize("load", &p.system, "write", false, &[], p.failed);
-            s.op = format!(
-                "{} at {:.0}% of the link",
-                if a.is_rmw() { "execute" } else { "write" },
-                f * 100.0
-            );
-            s.count = p.completed;
-            s.p50_ms = p.p50_ms;
-            s.p90_ms = p.p90_ms;
-            s.p99_ms = p.p99_ms;
-            s.max_ms = p.max_ms;
-            rows.push(s);
+            rows.push(summary);
             points.push(p);
         }
     }
@@ -839,12 +828,4 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
     write(&o.out_dir, "load.md", &md)?;
     lab.down();
     Ok((rows, points))
-}
-
-fn process_cpu_seconds() -> f64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| {
-        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-        t(u.user_time()) + t(u.system_time())
-    })
 }

@@ -8,6 +8,7 @@
 //! background propagation backlog (`local_buf` of the local replicas) and
 //! how long the remote replicas take to catch up once the load stops.
 
+use super::experiments::{summarize, Summary};
 use super::{interrupted, sleep, Lab, LabError};
 use crate::cluster::{prefix_of, LocalSpec};
 use crate::pool::ClientPool;
@@ -81,7 +82,7 @@ fn value(client: usize, n: u64, size: usize) -> Bytes {
 /// Runs one step: a fresh Figure-5 cluster over the lab's two sites, then
 /// `ops_per_s` writes (RW) or compare-and-swaps installing a new value
 /// (RMW) of `value_size` bytes for `secs`, each client of a pool on its own
-/// key.
+/// key. Returns the step and its summary line.
 #[allow(clippy::too_many_arguments)]
 pub fn step(
     lab: &Lab,
@@ -91,7 +92,7 @@ pub fn step(
     value_size: usize,
     secs: u64,
     clients: usize,
-) -> Result<LoadPoint, LabError> {
+) -> Result<(LoadPoint, Summary), LabError> {
     let link = f64::from(lab.wan.rate_mbit) * 1e6 / 8.0;
     let ops_per_s = offered * link / value_size as f64;
     let mut spec = LocalSpec::figure5(clients);
@@ -223,30 +224,29 @@ pub fn step(
         },
     ));
     let ops = lat.len().max(1) as f64;
-    let mut sorted = lat.clone();
-    sorted.sort_by(f64::total_cmp);
-    let q = |x: f64| {
-        if sorted.is_empty() {
-            f64::NAN
-        } else {
-            sorted[(((sorted.len() as f64) * x).ceil() as usize).clamp(1, sorted.len()) - 1]
-        }
-    };
-    Ok(LoadPoint {
-        system: LoadPoint::system_name(a, all_priority),
+    let system = LoadPoint::system_name(a, all_priority);
+    let op = format!(
+        "{} at {:.0}% of the link",
+        if a.is_rmw() { "execute" } else { "write" },
+        offered * 100.0
+    );
+    let summary = summarize("load", &system, &op, false, &lat, failed);
+    let point = LoadPoint {
+        system,
         offered,
         ops_per_s,
         value_size,
-        completed: lat.len(),
+        completed: summary.count,
         failed,
-        p50_ms: q(0.5),
-        p90_ms: q(0.9),
-        p99_ms: q(0.99),
-        max_ms: sorted.last().copied().unwrap_or(f64::NAN),
+        p50_ms: summary.p50_ms,
+        p90_ms: summary.p90_ms,
+        p99_ms: summary.p99_ms,
+        max_ms: summary.max_ms,
         wan_priority_per_op: (wan.wan_bytes_priority - wan0.wan_bytes_priority) as f64 / ops,
         wan_normal_per_op: (wan.wan_bytes_normal - wan0.wan_bytes_normal) as f64 / ops,
         backlog_max_entries: backlog_entries,
         backlog_max_bytes: backlog_bytes,
         drain_s,
-    })
+    };
+    Ok((point, summary))
 }

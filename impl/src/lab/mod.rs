@@ -101,6 +101,14 @@ pub fn interrupted() -> bool {
     stop_flag().load(Ordering::SeqCst)
 }
 
+/// CPU time (user and system) of this thread or process so far, seconds.
+pub fn cpu_seconds(who: nix::sys::resource::UsageWho) -> f64 {
+    nix::sys::resource::getrusage(who).map_or(0.0, |u| {
+        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+        t(u.user_time()) + t(u.system_time())
+    })
+}
+
 /// Sleeps for `d`, or less if interrupted.
 pub fn sleep(d: Duration) {
     let end = Instant::now() + d;

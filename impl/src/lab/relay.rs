@@ -81,14 +81,6 @@ fn packet_socket(dev: &str) -> nix::Result<OwnedFd> {
     Ok(fd)
 }
 
-fn thread_cpu_seconds() -> f64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_THREAD).map_or(0.0, |u| {
-        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-        t(u.user_time()) + t(u.system_time())
-    })
-}
-
 struct Lateness {
     buckets: Vec<u64>,
     max_us: u64,
@@ -238,5 +230,5 @@ fn publish(stats: &Mutex<RelayStats>, frames: u64, bytes: u64, dropped: u64, lat
     s.late_p50_us = late.quantile(0.5);
     s.late_p99_us = late.quantile(0.99);
     s.late_max_us = late.max_us;
-    s.cpu_seconds = thread_cpu_seconds();
+    s.cpu_seconds = super::cpu_seconds(nix::sys::resource::UsageWho::RUSAGE_THREAD);
 }
