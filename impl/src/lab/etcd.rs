@@ -155,9 +155,14 @@ fn io(what: &str) -> impl FnOnce(std::io::Error) -> LabError + '_ {
 impl EtcdClient {
     /// Connects from site A to member `member`'s client port.
     pub fn connect(lab: &Lab, member: usize) -> Result<EtcdClient, LabError> {
+        EtcdClient::connect_from(&lab.ns_a, member)
+    }
+
+    /// Connects from namespace `ns` to member `member`'s client port.
+    fn connect_from(ns: &str, member: usize) -> Result<EtcdClient, LabError> {
         let (_, ip, _, port) = MEMBERS[member];
         let addr = SocketAddr::new(ip, port);
-        let s = in_netns(&lab.ns_a, move || {
+        let s = in_netns(ns, move || {
             TcpStream::connect_timeout(&addr, Duration::from_secs(2))
         })?
         .map_err(io("connecting to etcd"))?;
@@ -165,7 +170,7 @@ impl EtcdClient {
         s.set_read_timeout(Some(Duration::from_secs(30))).ok();
         Ok(EtcdClient {
             stream: BufReader::new(s),
-            ns: lab.ns_a.clone(),
+            ns: ns.to_string(),
             member,
         })
     }
@@ -259,51 +264,35 @@ impl EtcdClient {
 
     /// Makes member `target` the leader (etcd's MoveLeader), if it is not.
     pub fn make_leader(&mut self, target: usize) -> Result<(), LabError> {
-        let status = self.post("/v3/maintenance/status", "{}")?;
-        let field = |s: &str, name: &str| {
-            s.split(&format!("\"{name}\":\""))
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .map(str::to_string)
+        let json =
+            |body: String| serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
+        // The gateway prints 64-bit ids as strings.
+        let status = json(self.post("/v3/maintenance/status", "{}")?);
+        let (Some(leader), Some(me)) = (
+            status["leader"].as_str(),
+            status["header"]["member_id"].as_str(),
+        ) else {
+            return Ok(());
         };
-        let leader = field(&status, "leader");
-        let me = field(&status, "member_id");
-        if self.member != target || leader.is_none() || leader == me {
+        if self.member != target || leader == me {
             return Ok(());
         }
-        let leader = leader.expect("checked");
         // Ask the leader to hand over (the request must go to the leader).
-        let members = self.post("/v3/cluster/member/list", "{}")?;
-        let url_of = members
-            .split("\"ID\":\"")
-            .skip(1)
-            .find(|m| m.starts_with(&format!("{leader}\"")))
-            .and_then(|m| m.split("\"clientURLs\":[\"").nth(1))
-            .and_then(|r| r.split('"').next())
-            .map(str::to_string);
-        let Some(url) = url_of else { return Ok(()) };
+        let members = json(self.post("/v3/cluster/member/list", "{}")?);
+        let url = members["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["ID"].as_str() == Some(leader))
+            .and_then(|m| m["clientURLs"][0].as_str());
+        let Some(url) = url else { return Ok(()) };
         let member = MEMBERS
             .iter()
             .position(|(_, ip, _, port)| url == format!("http://{ip}:{port}"))
             .unwrap_or(target);
-        let lab_ns = self.ns.clone();
-        let (_, ip, _, port) = MEMBERS[member];
-        let addr = SocketAddr::new(ip, port);
-        let s = in_netns(&lab_ns, move || {
-            TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        })?
-        .map_err(io("connecting to etcd's leader"))?;
-        let mut to_leader = EtcdClient {
-            stream: BufReader::new(s),
-            ns: lab_ns,
-            member,
-        };
-        to_leader.post(
+        EtcdClient::connect_from(&self.ns, member)?.post(
             "/v3/maintenance/transfer-leadership",
-            &format!(
-                r#"{{"targetID":"{}"}}"#,
-                me.expect("status names the member")
-            ),
+            &format!(r#"{{"targetID":"{me}"}}"#),
         )?;
         Ok(())
     }
