@@ -494,6 +494,10 @@ struct LabArgs {
     /// No priority band for DSCP EF (one FIFO for everything).
     #[arg(long)]
     no_priority_band: bool,
+    /// Packets the priority band may queue (default 100, NETLAB.md's;
+    /// `load` sizes it for bulk traffic unless this is given).
+    #[arg(long)]
+    priority_queue: Option<u32>,
     /// Congestion flows from site A to site B.
     #[arg(long, default_value_t = 2)]
     flows: u16,
@@ -507,6 +511,14 @@ struct LabArgs {
     /// fig8: requests of each type.
     #[arg(long, default_value_t = 200)]
     requests: usize,
+    /// load: only these systems (`vivace_rw`, `vivace_rmw`, `abd`,
+    /// `lan_rmw`, `etcd`), comma-separated; default all.
+    #[arg(long, value_delimiter = ',')]
+    systems: Vec<String>,
+    /// load: only these offered rates, percent of the link,
+    /// comma-separated; default 10,25,50,75,100,150.
+    #[arg(long, value_delimiter = ',')]
+    steps: Vec<f64>,
     /// One summary object per line on stdout.
     #[arg(long)]
     json: bool,
@@ -577,11 +589,14 @@ fn run_experiment(a: &LabArgs, which: &str) -> Result<(), String> {
             delay: Duration::from_millis(a.delay_ms),
             rate_mbit: a.rate_mbit,
             priority_band: !a.no_priority_band,
+            priority_queue: a.priority_queue.unwrap_or(if which == "load" { 1000 } else { 100 }),
         },
         flood_mbit: a.flood_mbit,
         flows: a.flows,
         writeback_skip: a.writeback_skip,
         requests: a.requests,
+        systems: a.systems.clone(),
+        steps: a.steps.iter().map(|p| p / 100.0).collect(),
     };
     let rows = match which {
         "fig4" => experiments::fig4(&o),

@@ -21,6 +21,8 @@ fn options(dir: &str, seconds: u64) -> experiments::ExpOptions {
         flows: 2,
         writeback_skip: None,
         requests: 3,
+        systems: Vec::new(),
+        steps: Vec::new(),
     }
 }
 

@@ -159,7 +159,7 @@ impl EtcdClient {
     }
 
     /// Connects from namespace `ns` to member `member`'s client port.
-    fn connect_from(ns: &str, member: usize) -> Result<EtcdClient, LabError> {
+    pub fn connect_from(ns: &str, member: usize) -> Result<EtcdClient, LabError> {
         let (_, ip, _, port) = MEMBERS[member];
         let addr = SocketAddr::new(ip, port);
         let s = in_netns(ns, move || {

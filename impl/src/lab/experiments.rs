@@ -31,6 +31,11 @@ pub struct ExpOptions {
     pub writeback_skip: Option<bool>,
     /// Figure 8: requests of each type.
     pub requests: usize,
+    /// `load`: only these systems (algorithm names, `etcd`); empty: all.
+    pub systems: Vec<String>,
+    /// `load`: only these offered rates (fractions of the link); empty:
+    /// [`LOAD_STEPS`].
+    pub steps: Vec<f64>,
 }
 
 /// One line of an experiment's result (the `--json` output).
@@ -700,15 +705,48 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
     let lab = Lab::up(o.wan)?;
     let mut points = Vec::new();
     let mut rows = Vec::new();
-    for (a, all) in SYSTEMS {
-        for f in LOAD_STEPS {
+    let steps = if o.steps.is_empty() {
+        LOAD_STEPS.to_vec()
+    } else {
+        o.steps.clone()
+    };
+    let chosen = |name: &str| o.systems.is_empty() || o.systems.iter().any(|s| s == name);
+    // Between steps, long enough for the sites to drop the fragments an
+    // overloaded step left unassembled (`ipfrag_time`, see `Lab::up`).
+    let mut first = true;
+    let mut settle = || {
+        if !std::mem::take(&mut first) {
+            sleep(Duration::from_secs(6));
+        }
+    };
+    for (a, all) in SYSTEMS.into_iter().filter(|(a, _)| chosen(a.name())) {
+        for &f in &steps {
             if interrupted() {
                 break;
             }
+            settle();
             let (p, summary) = step(&lab, a, all, f, VALUE, o.seconds, CLIENTS)?;
             eprintln!(
                 "load: {} at {:.0}%: {} done, {} failed, p50 {:.1} ms, p99 {:.1} ms, backlog max {} values, drained in {:?} s",
                 p.system, f * 100.0, p.completed, p.failed, p.p50_ms, p.p99_ms, p.backlog_max_entries, p.drain_s
+            );
+            rows.push(summary);
+            points.push(p);
+        }
+    }
+    if chosen("etcd") {
+        // Last: its peer ports stay in the priority band from here on.
+        let ports: Vec<u16> = super::etcd::MEMBERS.iter().map(|m| m.2).collect();
+        lab.prioritize_ports(&ports)?;
+        for &f in &steps {
+            if interrupted() {
+                break;
+            }
+            settle();
+            let (p, summary) = super::load::etcd_step(&lab, f, VALUE, o.seconds, CLIENTS)?;
+            eprintln!(
+                "load: {} at {:.0}%: {} done, {} failed, p50 {:.1} ms, p99 {:.1} ms",
+                p.system, f * 100.0, p.completed, p.failed, p.p50_ms, p.p99_ms
             );
             rows.push(summary);
             points.push(p);
@@ -728,11 +766,18 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
          |---|---|---|---|---|---|---|---|---|---|---|---|\n",
         VALUE / 1024,
         o.seconds,
-        LOAD_STEPS[0] * 100.0,
-        LOAD_STEPS[LOAD_STEPS.len() - 1] * 100.0,
+        steps.first().copied().unwrap_or_default() * 100.0,
+        steps.last().copied().unwrap_or_default() * 100.0,
         o.wan.rate_mbit,
         o.wan.delay.as_millis()
     );
+    let na = |x: f64| {
+        if x.is_nan() {
+            String::from("-")
+        } else {
+            format!("{x:.0}")
+        }
+    };
     for p in &points {
         let _ = writeln!(
             csv,
@@ -753,23 +798,34 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
         );
         let _ = writeln!(
             md,
-            "| {} | {:.0}% | {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} | {}, {:.1} | {} |",
+            "| {} | {:.0}% | {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {}, {:.1} | {} |",
             p.system, p.offered * 100.0, p.ops_per_s, p.completed, p.failed, p.p50_ms, p.p99_ms,
-            p.max_ms, p.wan_priority_per_op, p.wan_normal_per_op, p.backlog_max_entries,
+            p.max_ms, na(p.wan_priority_per_op), na(p.wan_normal_per_op), p.backlog_max_entries,
             p.backlog_max_bytes as f64 / (1 << 20) as f64,
-            p.drain_s.map_or(String::from("not in 30 s"), |d| format!("{d:.2}"))
+            match (p.drain_s, p.backlog_max_entries) {
+                (Some(d), _) => format!("{d:.2}"),
+                (None, 0) => String::from("-"),
+                (None, _) => String::from("not in 30 s"),
+            }
         );
     }
     md.push_str("\nWhere each breaks (the first step whose p99 is over three times its p99 at the lowest step, or where over 1% of the offered operations did not complete):\n\n");
-    for (a, all) in SYSTEMS {
-        let sys = super::load::LoadPoint::system_name(a, all);
+    let mut systems: Vec<&str> = Vec::new();
+    for p in &points {
+        if !systems.contains(&p.system.as_str()) {
+            systems.push(&p.system);
+        }
+    }
+    for &sys in &systems {
         let of: Vec<&super::load::LoadPoint> = points.iter().filter(|p| p.system == sys).collect();
         let Some(first) = of.first() else { continue };
         let broke = of.iter().find(|p| {
             p.p99_ms > 3.0 * first.p99_ms
                 || p.failed as f64 > 0.01 * (p.completed + p.failed) as f64
         });
-        let behind = of.iter().find(|p| p.drain_s.is_none());
+        let behind = of
+            .iter()
+            .find(|p| p.drain_s.is_none() && p.backlog_max_entries > 0);
         let _ = writeln!(
             md,
             "- {sys}: {}{}",
@@ -788,42 +844,49 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
         );
     }
     let _ = write!(md, "\n## The emulator\n\n{}", relay_md(&lab));
-    for (file, what, pick) in [
-        ("load-p50.svg", "p50", 0usize),
-        ("load-p99.svg", "p99", 1usize),
-    ] {
+    let series = |pick: &dyn Fn(&super::load::LoadPoint) -> Option<f64>| -> Vec<Series> {
+        systems
+            .iter()
+            .map(|&sys| Series {
+                points: points
+                    .iter()
+                    .filter(|p| p.system == sys)
+                    .filter_map(|p| pick(p).map(|y| (p.offered * 100.0, y)))
+                    .collect(),
+                name: sys.to_string(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    let x_label = "offered value bytes per second (% of the WAN link)".to_string();
+    for (file, what) in [("load-p50.svg", "p50"), ("load-p99.svg", "p99")] {
         let plot = LinePlot {
             title: format!(
                 "load: {what} latency vs offered data rate ({} KiB values)",
                 VALUE / 1024
             ),
-            x_label: "offered value bytes per second (% of the WAN link)".into(),
+            x_label: x_label.clone(),
             y_label: format!("{what} latency (ms)"),
             log_x: false,
             log_y: true,
             y_range: None,
-            series: SYSTEMS
-                .iter()
-                .map(|&(a, all)| {
-                    let sys = super::load::LoadPoint::system_name(a, all);
-                    Series {
-                        points: points
-                            .iter()
-                            .filter(|p| p.system == sys)
-                            .map(|p| {
-                                (
-                                    p.offered * 100.0,
-                                    if pick == 0 { p.p50_ms } else { p.p99_ms },
-                                )
-                            })
-                            .collect(),
-                        name: sys,
-                    }
-                })
-                .collect(),
+            series: series(&|p| Some(if what == "p50" { p.p50_ms } else { p.p99_ms })),
         };
         write(&o.out_dir, file, &plot.to_svg())?;
     }
+    let plot = LinePlot {
+        title: "load: largest propagation backlog (local_buf of the local replicas)".into(),
+        x_label,
+        y_label: "backlog (MiB)".into(),
+        log_x: false,
+        log_y: false,
+        y_range: None,
+        series: series(&|p| {
+            (p.backlog_max_entries > 0 || p.system.starts_with("vivace"))
+                .then(|| p.backlog_max_bytes as f64 / (1 << 20) as f64)
+        }),
+    };
+    write(&o.out_dir, "load-backlog.svg", &plot.to_svg())?;
     write(&o.out_dir, "load.csv", &csv)?;
     write(&o.out_dir, "load.md", &md)?;
     lab.down();

@@ -63,6 +63,28 @@ pub const SYSTEMS: [(Algorithm, bool); 4] = [
 ];
 
 impl LoadPoint {
+    /// A step's point from its latency summary; WAN bytes not counted
+    /// (NaN), no backlog.
+    fn of(summary: &Summary, offered: f64, ops_per_s: f64, value_size: usize) -> LoadPoint {
+        LoadPoint {
+            system: summary.system.clone(),
+            offered,
+            ops_per_s,
+            value_size,
+            completed: summary.count,
+            failed: summary.failed,
+            p50_ms: summary.p50_ms,
+            p90_ms: summary.p90_ms,
+            p99_ms: summary.p99_ms,
+            max_ms: summary.max_ms,
+            wan_priority_per_op: f64::NAN,
+            wan_normal_per_op: f64::NAN,
+            backlog_max_entries: 0,
+            backlog_max_bytes: 0,
+            drain_s: None,
+        }
+    }
+
     /// The name of a system of the sweep.
     pub fn system_name(a: Algorithm, all_priority: bool) -> String {
         if all_priority {
@@ -71,6 +93,13 @@ impl LoadPoint {
             a.name().to_string()
         }
     }
+}
+
+/// Operations per second that offer `offered` of the link in values of
+/// `value_size` bytes.
+fn rate(lab: &Lab, offered: f64, value_size: usize) -> f64 {
+    let link = f64::from(lab.wan.rate_mbit) * 1e6 / 8.0;
+    offered * link / value_size as f64
 }
 
 fn value(client: usize, n: u64, size: usize) -> Bytes {
@@ -93,8 +122,7 @@ pub fn step(
     secs: u64,
     clients: usize,
 ) -> Result<(LoadPoint, Summary), LabError> {
-    let link = f64::from(lab.wan.rate_mbit) * 1e6 / 8.0;
-    let ops_per_s = offered * link / value_size as f64;
+    let ops_per_s = rate(lab, offered, value_size);
     let mut spec = LocalSpec::figure5(clients);
     spec.containers = vec![(prefix_of(a).to_string(), a)];
     spec.options.all_priority = all_priority;
@@ -232,21 +260,90 @@ pub fn step(
     );
     let summary = summarize("load", &system, &op, false, &lat, failed);
     let point = LoadPoint {
-        system,
-        offered,
-        ops_per_s,
-        value_size,
-        completed: summary.count,
-        failed,
-        p50_ms: summary.p50_ms,
-        p90_ms: summary.p90_ms,
-        p99_ms: summary.p99_ms,
-        max_ms: summary.max_ms,
         wan_priority_per_op: (wan.wan_bytes_priority - wan0.wan_bytes_priority) as f64 / ops,
         wan_normal_per_op: (wan.wan_bytes_normal - wan0.wan_bytes_normal) as f64 / ops,
         backlog_max_entries: backlog_entries,
         backlog_max_bytes: backlog_bytes,
         drain_s,
+        ..LoadPoint::of(&summary, offered, ops_per_s, value_size)
     };
+    Ok((point, summary))
+}
+
+/// The same open-loop schedule against etcd (three members, leader m1 in
+/// site A, its peer traffic prioritized by the caller): `workers` threads
+/// in site A, each with its own keep-alive connection to m1's gateway,
+/// take the next due put in turn; latency counts from the due time, so a
+/// cluster that falls behind shows it as for Vivace. etcd has no
+/// propagation backlog and its WAN bytes are not counted (both reported
+/// as not applicable).
+pub fn etcd_step(
+    lab: &Lab,
+    offered: f64,
+    value_size: usize,
+    secs: u64,
+    workers: usize,
+) -> Result<(LoadPoint, Summary), LabError> {
+    use super::etcd::{Etcd, EtcdClient};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let ops_per_s = rate(lab, offered, value_size);
+    let etcd = Etcd::start(lab)?;
+    let mut conns = Vec::new();
+    for _ in 0..workers {
+        conns.push(etcd.client(lab)?);
+    }
+    let next = Arc::new(AtomicU64::new(0));
+    let results = Arc::new(Mutex::new((Vec::new(), 0usize)));
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs);
+    let give_up = end + Duration::from_secs(30);
+    let ns = lab.ns_a.clone();
+    let handles: Vec<_> = conns
+        .into_iter()
+        .enumerate()
+        .map(|(w, mut c)| {
+            let (next, results, ns) = (next.clone(), results.clone(), ns.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let due = start + Duration::from_secs_f64(k as f64 / ops_per_s);
+                    if due >= end || interrupted() {
+                        break;
+                    }
+                    if let Some(d) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(d);
+                    }
+                    let ok = Instant::now() < give_up
+                        && c.put(format!("load/{w}").as_bytes(), value(w, k, value_size).as_slice())
+                            .is_ok();
+                    let mut r = results.lock().expect("no worker panics holding it");
+                    if ok {
+                        r.0.push(due.elapsed().as_secs_f64() * 1e3);
+                    } else {
+                        r.1 += 1;
+                        drop(r);
+                        // A broken connection: open a new one, or stop.
+                        match EtcdClient::connect_from(&ns, 0) {
+                            Ok(n) => c = n,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+    drop(etcd);
+    let (lat, failed) = std::mem::take(&mut *results.lock().expect("workers joined"));
+    // Puts that were due but never issued (every worker stopped early).
+    let due_total = (secs as f64 * ops_per_s).ceil() as usize;
+    let failed = failed.max(due_total.saturating_sub(lat.len()));
+    let system = "etcd (peers prioritized)".to_string();
+    let op = format!("put at {:.0}% of the link", offered * 100.0);
+    let summary = summarize("load", &system, &op, false, &lat, failed);
+    let point = LoadPoint::of(&summary, offered, ops_per_s, value_size);
     Ok((point, summary))
 }

@@ -71,6 +71,10 @@ pub struct WanConfig {
     pub rate_mbit: u32,
     /// Whether DSCP EF gets the priority band (else one FIFO for all).
     pub priority_band: bool,
+    /// Packets the priority band may queue (NETLAB.md: 100, enough for
+    /// small messages; bulk traffic in the band needs more, as one 16 KiB
+    /// datagram is 12 fragments and losing one loses the datagram).
+    pub priority_queue: u32,
 }
 
 impl Default for WanConfig {
@@ -79,6 +83,7 @@ impl Default for WanConfig {
             delay: Duration::from_millis(50),
             rate_mbit: 100,
             priority_band: true,
+            priority_queue: 100,
         }
     }
 }
@@ -287,6 +292,24 @@ impl Lab {
             "nud",
             "permanent",
         ])?;
+        // IP reassembly at each site: values above the path MTU travel as
+        // fragments, and a fragment lost to a full queue leaves its
+        // datagram's other fragments waiting `ipfrag_time` (30 s by
+        // default) in a 4 MiB pool; once the pool is full every new
+        // fragmented datagram is dropped, so one overloaded load step made
+        // the next ones fail whole (measured: ABD at 25% after ABD at 75%,
+        // 829 of 954 writes failed; alone, none). 5 s still covers
+        // fragments that cross the emulated WAN together, and 64 MiB holds
+        // several seconds of the link.
+        for ns in [&a, &b] {
+            for (key, value) in [
+                ("net.ipv4.ipfrag_high_thresh", "67108864"),
+                ("net.ipv4.ipfrag_low_thresh", "50331648"),
+                ("net.ipv4.ipfrag_time", "5"),
+            ] {
+                run(&["ip", "netns", "exec", ns, "sysctl", "-q", "-w", &format!("{key}={value}")])?;
+            }
+        }
         // Each site's egress is its WAN router: the rate limit and the
         // priority band sit there, before the relay, so that the relay never
         // carries more than the link (a sender that offers more is dropped
@@ -325,9 +348,10 @@ impl Lab {
             "tc", "-n", w, "class", "add", "dev", dev, "parent", "1:1", "classid", "1:20", "htb",
             "rate", &rest_rate, "ceil", &rate, "prio", "1",
         ])?;
+        let prio_limit = self.wan.priority_queue.to_string();
         run(&[
             "tc", "-n", w, "qdisc", "add", "dev", dev, "parent", "1:10", "handle", "10:", "pfifo",
-            "limit", "100",
+            "limit", &prio_limit,
         ])?;
         run(&[
             "tc", "-n", w, "qdisc", "add", "dev", dev, "parent", "1:20", "handle", "20:", "pfifo",
