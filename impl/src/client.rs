@@ -144,6 +144,16 @@ impl Client {
         self.id
     }
 
+    /// Phases (`sendwait`s, including the clock's) the client has started
+    /// since it was created: the difference over one operation is that
+    /// operation's number of phases.
+    pub fn phases(&self) -> u64 {
+        match self.driver.state() {
+            NodeState::Client(s) => u64::from(s.next_req),
+            _ => 0,
+        }
+    }
+
     /// The client's network counters.
     pub fn counters(&self) -> CounterSnapshot {
         self.driver.counters().snapshot()
@@ -375,7 +385,9 @@ impl Client {
         let quorum =
             |phase: &'static str, needed: usize| ClientError::NoQuorum { got, needed, phase };
         match &cur.phase {
-            Phase::RData { mts, .. } => ClientError::ValueLost(Some(*mts)),
+            Phase::RData { mts, .. } | Phase::RDataWb { mts, data: None, .. } => {
+                ClientError::ValueLost(Some(*mts))
+            }
             Phase::OrData { .. } => ClientError::ValueLost(None),
             Phase::Clock => ClientError::Timeout(self.timeout),
             Phase::WLocal { .. } => quorum("W-LOCAL", majority(cur.to.len())),
@@ -392,7 +404,7 @@ fn phase_name(p: &Phase) -> &'static str {
         Phase::AbdStore { .. } => "STORE",
         Phase::RTs { .. } | Phase::RTsForWrite { .. } => "R-TS",
         Phase::RData { .. } => "R-DATA",
-        Phase::WTs { .. } => "W-TS",
+        Phase::WTs { .. } | Phase::RDataWb { .. } => "W-TS",
         Phase::WLocal { .. } => "W-LOCAL",
         Phase::Or { .. } => "OR",
         Phase::Ow { .. } => "OW",

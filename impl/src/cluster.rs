@@ -19,6 +19,10 @@ pub struct LocalSpec {
     pub containers: Vec<(String, Algorithm)>,
     /// Section 3.4.1 write-back skipping.
     pub writeback_skip: bool,
+    /// Section 3.4.1 parallel write-back.
+    pub parallel_writeback: bool,
+    /// Section 3.4.1 reading data from fewer replicas.
+    pub fewer_replicas: bool,
     /// ABD writes without the clock (footnote 3).
     pub timestamps: TimestampMode,
     /// Bind on `::1` instead of `127.0.0.1`.
@@ -56,6 +60,8 @@ impl LocalSpec {
                 .map(|&a| (prefix_of(a).to_string(), a))
                 .collect(),
             writeback_skip: true,
+            parallel_writeback: false,
+            fewer_replicas: false,
             timestamps: TimestampMode::Clock,
             ipv6: false,
             dual_stack_servers: false,
@@ -192,6 +198,8 @@ impl LocalCluster {
             marks,
             timestamps: spec.timestamps,
             writeback_skip: spec.writeback_skip,
+            parallel_writeback: spec.parallel_writeback,
+            fewer_replicas: spec.fewer_replicas,
             clock_uncertainty: spec.clock_uncertainty,
         };
         let mut servers = Vec::new();

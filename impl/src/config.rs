@@ -6,6 +6,8 @@
 //! sites = ["A", "B"]
 //! timestamps = "clock"          # or "query_majority" (ABD and Algorithm 1: no clock)
 //! writeback_skip = true         # Section 3.4.1 (C1 and C2)
+//! parallel_writeback = false    # Section 3.4.1: W-TS with R-DATA when C1 fails
+//! fewer_replicas = false        # Section 3.4.1: R-DATA to one replica, fallback to all
 //! clock_uncertainty_us = 0      # commit-wait of each clock reading
 //!
 //! [marks]                       # TOS bytes; these are the defaults
@@ -150,6 +152,10 @@ pub struct ClusterConfig {
     pub timestamps: TimestampMode,
     /// Section 3.4.1 write-back skipping.
     pub writeback_skip: bool,
+    /// Section 3.4.1 parallel write-back.
+    pub parallel_writeback: bool,
+    /// Section 3.4.1 reading data from fewer replicas.
+    pub fewer_replicas: bool,
     /// Commit-wait after each clock reading (0: none).
     pub clock_uncertainty: Duration,
 }
@@ -162,6 +168,10 @@ struct RawConfig {
     timestamps: Option<Spanned<String>>,
     #[serde(default)]
     writeback_skip: Option<bool>,
+    #[serde(default)]
+    parallel_writeback: Option<bool>,
+    #[serde(default)]
+    fewer_replicas: Option<bool>,
     #[serde(default)]
     clock_uncertainty_us: Option<u64>,
     #[serde(default)]
@@ -349,6 +359,8 @@ impl ClusterConfig {
             marks,
             timestamps,
             writeback_skip: raw.writeback_skip.unwrap_or(true),
+            parallel_writeback: raw.parallel_writeback.unwrap_or(false),
+            fewer_replicas: raw.fewer_replicas.unwrap_or(false),
             clock_uncertainty: Duration::from_micros(raw.clock_uncertainty_us.unwrap_or(0)),
         };
         cfg.validate().map_err(|(what, i, problem)| {
@@ -503,6 +515,8 @@ impl ClusterConfig {
             options: Options {
                 retransmit: true,
                 writeback_skip: self.writeback_skip,
+                parallel_writeback: self.parallel_writeback,
+                fewer_replicas: self.fewer_replicas,
             },
             mutation: Mutation::None,
         })

@@ -541,7 +541,10 @@ enum LabCmd {
     /// Offered data rate swept from 10% to 150% of the link: Algorithms 1
     /// and 3, and ABD and Algorithm 2 with every message prioritized.
     Load(LabArgs),
-    /// Every experiment in turn: fig4, fig6, fig7, etcd, load, fig8
+    /// The read optimizations of Section 3.4.1 on and off (issue 6):
+    /// latency, phases and WAN bytes per read.
+    Opts(LabArgs),
+    /// Every experiment in turn: fig4, fig6, fig7, etcd, load, fig8, opts
     /// (about 45 minutes with the default lengths).
     All(LabArgs),
     /// Removes namespaces left by a lab that was killed.
@@ -562,7 +565,8 @@ fn run_lab(cmd: LabCmd) -> Result<ExitCode, String> {
         LabCmd::Fig8(a) => (a, &["fig8"]),
         LabCmd::Etcd(a) => (a, &["etcd"]),
         LabCmd::Load(a) => (a, &["load"]),
-        LabCmd::All(a) => (a, &["fig4", "fig6", "fig7", "etcd", "load", "fig8"]),
+        LabCmd::Opts(a) => (a, &["opts"]),
+        LabCmd::All(a) => (a, &["fig4", "fig6", "fig7", "etcd", "load", "fig8", "opts"]),
     };
     for e in which {
         run_experiment(&a, e)?;
@@ -581,7 +585,7 @@ fn run_experiment(a: &LabArgs, which: &str) -> Result<(), String> {
     let o = experiments::ExpOptions {
         seconds: a.seconds.unwrap_or(match which {
             "fig4" => 30,
-            "load" => 10,
+            "load" | "opts" => 10,
             _ => 20,
         }),
         out_dir: a.out.clone(),
@@ -604,6 +608,7 @@ fn run_experiment(a: &LabArgs, which: &str) -> Result<(), String> {
         "fig7" => experiments::fig67(&o, true),
         "fig8" => experiments::fig8(&o),
         "load" => experiments::load(&o).map(|(rows, _)| rows),
+        "opts" => experiments::opts(&o),
         _ => experiments::etcd(&o),
     }
     .map_err(|e| e.to_string())?;

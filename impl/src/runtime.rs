@@ -609,6 +609,8 @@ mod tests {
             marks: Marks::default(),
             timestamps: vivace_spec::TimestampMode::Clock,
             writeback_skip: false,
+            parallel_writeback: false,
+            fewer_replicas: false,
             clock_uncertainty: Duration::ZERO,
         };
         let mut d = (*cfg.deployment()).clone();

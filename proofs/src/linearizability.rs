@@ -33,6 +33,14 @@ pub struct HistOp {
     pub value_only_local: bool,
     /// The read returned without a write-back phase (Section 3.4.1).
     pub write_back_skipped: bool,
+    /// The read returned in two phases, its write-back in parallel with
+    /// the data phase (Section 3.4.1).
+    pub parallel_write_back: bool,
+    /// The read's data phase had asked one replica (reading from fewer
+    /// replicas, Section 3.4.1).
+    pub data_from_one: bool,
+    /// The read's data phase fell back to every replica.
+    pub fell_back: bool,
 }
 
 impl HistOp {
@@ -45,6 +53,9 @@ impl HistOp {
             data_local: false,
             value_only_local: false,
             write_back_skipped: false,
+            parallel_write_back: false,
+            data_from_one: false,
+            fell_back: false,
         }
     }
 
@@ -145,12 +156,8 @@ mod tests {
 
     fn op(op: Op, after: &[u8], ret: Option<Ret>) -> HistOp {
         HistOp {
-            op,
-            after: after.to_vec(),
             ret,
-            data_local: false,
-            value_only_local: false,
-            write_back_skipped: false,
+            ..HistOp::invoked(op, after.to_vec())
         }
     }
     fn w(s: &str) -> Op {

@@ -19,6 +19,7 @@ use stateright::{Model, Property};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use vivace_spec::client::{Client, Phase};
 use vivace_spec::{Deployment, Id, IdSet, Msg, Node, NodeState, Op, Ret, Value};
 
 /// A message in flight.
@@ -214,24 +215,61 @@ impl VivaceModel {
         let data = delivered
             .is_some_and(|e| matches!(e.msg, Msg::AckRData { .. } | Msg::AckOrData { .. }));
         let advanced = new_done > old_done || new_req != old_req;
-        if !(invoked || new_done > old_done || (data && advanced)) {
+        // The data phase of a read widened to every replica (the fallback
+        // of reading from fewer replicas).
+        let asked = |cur: &vivace_spec::client::Current| match &cur.phase {
+            Phase::RData { .. } => Some(cur.to.len()),
+            Phase::RDataWb { data_to, .. } => Some(data_to.len()),
+            _ => None,
+        };
+        let fell_back = !advanced
+            && matches!(
+                (old.current.as_ref().and_then(asked), new.current.as_ref().and_then(asked)),
+                (Some(a), Some(b)) if b > a
+            );
+        // The parallel write-back's phase completed: the data it holds.
+        let parallel = match old.current.as_ref().map(|cur| &cur.phase) {
+            Some(Phase::RDataWb {
+                data: Some((_, local)),
+                ..
+            }) if advanced => Some(*local),
+            _ => None,
+        };
+        if !(invoked || new_done > old_done || (data && advanced) || fell_back) {
             return;
         }
         let mut h: History = (*state.history).clone();
-        // The data phase completed with this message: note where the data came from.
-        if let (true, true, Some(env)) = (data, advanced, delivered) {
-            let local = self.deployment.site(env.src) == self.deployment.site(id);
+        if fell_back {
             if let Some(op) = h.ops[c].get_mut(old_done) {
-                op.data_local = local;
+                op.fell_back = true;
             }
         }
-        // A read that completes on its data (or ABD query) reply skipped
-        // its write-back.
-        let skipped = delivered
-            .is_some_and(|e| matches!(e.msg, Msg::AckRData { .. } | Msg::AbdQueryAck { .. }));
+        // The data phase completed with this message (or, with the
+        // parallel write-back, after its data): note where the data came
+        // from and whether one replica was asked.
+        let data_done = match (data, advanced, delivered) {
+            (true, true, Some(env)) => {
+                Some(self.deployment.site(env.src) == self.deployment.site(id))
+            }
+            _ => parallel,
+        };
+        if let Some(local) = data_done {
+            let one = old.current.as_ref().and_then(asked) == Some(1);
+            if let Some(op) = h.ops[c].get_mut(old_done) {
+                op.data_local = local;
+                op.data_from_one |= one;
+            }
+        }
+        // A read that completes on its data (or ABD query) reply, without
+        // a parallel write-back, skipped its write-back.
+        let skipped = parallel.is_none()
+            && delivered
+                .is_some_and(|e| matches!(e.msg, Msg::AckRData { .. } | Msg::AbdQueryAck { .. }));
         for k in old_done..new_done {
             let ret = new.done[k].clone();
             h.ops[c][k].write_back_skipped = skipped && matches!(ret, Ret::ReadOk(_));
+            h.ops[c][k].parallel_write_back =
+                parallel.is_some() && matches!(ret, Ret::ReadOk(_));
             let only_local = self.value_only_local(state, &h.ops[c][k].op, &ret);
             let op = &mut h.ops[c][k];
             op.ret = Some(ret);
@@ -284,19 +322,21 @@ impl VivaceModel {
     /// Likewise a parked R-DATA / OR-DATA whose client has left that phase:
     /// all it can still do is send such a dead reply.
     fn collect_dead(&self, state: &mut State) {
-        let live_reply =
-            |nodes: &[Hashed<NodeState>], dst: Id, src: Id, req: vivace_spec::ReqId| match &*nodes
-                [usize::from(dst)]
-            {
-                NodeState::Client(c) => c
-                    .current
-                    .as_ref()
-                    .is_some_and(|cur| req == cur.req && !cur.votes.from.contains(src)),
-                _ => true,
-            };
+        // `data`: the reply is R-DATA's (see `Client::awaits`).
+        let live_reply = |nodes: &[Hashed<NodeState>], dst: Id, src: Id, req, data| match &*nodes
+            [usize::from(dst)]
+        {
+            NodeState::Client(c) => c
+                .current
+                .as_ref()
+                .is_some_and(|cur| Client::awaits(cur, src, req, data)),
+            _ => true,
+        };
         let nodes = &state.nodes;
         let live = |env: &Envelope| match &*nodes[usize::from(env.dst)] {
-            NodeState::Client(_) => live_reply(nodes, env.dst, env.src, env.msg.req()),
+            NodeState::Client(_) => {
+                live_reply(nodes, env.dst, env.src, env.msg.req(), env.msg.is_read_data())
+            }
             NodeState::Server(s) => match env.msg {
                 Msg::AckWRemote { req } => s
                     .local_buf
@@ -305,7 +345,7 @@ impl VivaceModel {
                 // A client's request whose reply is dead and whose handler
                 // can no longer change the server.
                 _ if self.is_client(env.src) => {
-                    live_reply(nodes, env.src, env.dst, env.msg.req())
+                    live_reply(nodes, env.src, env.dst, env.msg.req(), env.msg.is_read_data())
                         || !inert_forever(s, &env.msg)
                 }
                 _ => true,
@@ -321,13 +361,13 @@ impl VivaceModel {
             let me = Id::from(i);
             if s.parked
                 .iter()
-                .all(|p| live_reply(&state.nodes, p.from, me, p.req))
+                .all(|p| live_reply(&state.nodes, p.from, me, p.req, !p.rmw))
             {
                 continue;
             }
             let mut s = s.clone();
             s.parked
-                .retain(|p| live_reply(&state.nodes, p.from, me, p.req));
+                .retain(|p| live_reply(&state.nodes, p.from, me, p.req, !p.rmw));
             state.nodes[i] = Hashed::new(NodeState::Server(s));
         }
     }
@@ -583,7 +623,8 @@ impl VivaceModel {
     ///   history, and each keeps the value of `durable`;
     /// - a reply to a client that does not complete its phase: it only adds
     ///   to the phase's votes, and the phase's data (maxima, C1) does not
-    ///   depend on the order replies arrive in.
+    ///   depend on the order replies arrive in (except the parallel
+    ///   write-back's data reply, which is never taken: the first one wins).
     ///
     /// Such a delivery never empties the network, so "quiescent" (the
     /// progress property) does not change either.
@@ -619,6 +660,11 @@ impl VivaceModel {
                 NodeState::Client(c) => {
                     let Some(cur) = &c.current else { return false };
                     if state.net.len() < 2 || !env.msg.is_reply() || env.msg.req() != cur.req {
+                        return false;
+                    }
+                    // The parallel write-back keeps the first data reply:
+                    // which one comes first matters.
+                    if matches!(cur.phase, Phase::RDataWb { .. }) && env.msg.is_read_data() {
                         return false;
                     }
                     let Node::Client(actor) = &self.actors[usize::from(env.dst)] else {
@@ -748,7 +794,10 @@ pub fn reduction_sound_with(m: vivace_spec::Mutation) -> bool {
         | WriteBackPhase1Ts
         | OrDataWaitsForTs
         | OrTsAcceptsEqual
-        | WTsBeforeLocalMajority => true,
+        | WTsBeforeLocalMajority
+        | ParallelWriteBackIgnoresC2
+        | ParallelWriteBackNoWait
+        | FewerReplicasNoFallback => true,
         RDataLowerTs | WTsKeepsOldValue | WRemoteStoresLower => false,
     }
 }

@@ -46,6 +46,13 @@ fn writer_and_reader(algorithm: Algorithm, name: &str, mutation: Mutation) -> Mo
     cfg
 }
 
+/// [`writer_and_reader`] with the parallel write-back on (Section 3.4.1).
+fn parallel_writer_and_reader(name: &str, mutation: Mutation) -> ModelConfig {
+    let mut cfg = writer_and_reader(Algorithm::VivaceRw, name, mutation);
+    cfg.options.parallel_writeback = true;
+    cfg
+}
+
 fn mutated(mut cfg: ModelConfig, name: &str, mutation: Mutation) -> ModelConfig {
     cfg.name = name.into();
     cfg.mutation = mutation;
@@ -155,6 +162,39 @@ pub fn all() -> Vec<Mutant> {
                   safety bug: a liveness gap with one crash, which the paper's fault tolerance \
                   (Section 4.3) excludes.",
             config: || mutated(ModelConfig::crash(Algorithm::VivaceRmw), "crash", Mutation::OrDataWaitsForTs),
+            refuted_by: PROGRESS,
+            search: Search::Dfs,
+        },
+        Mutant {
+            name: "parallel-write-back-ignores-c2",
+            why: "The parallel write-back (Section 3.4.1) completes in two phases although the data \
+                  came with a newer timestamp than the mts it wrote back: (C2) not checked. The \
+                  newer timestamp may sit at one replica only; a later read that misses it returns \
+                  the older value (a new-old inversion). The paper: when (C2) fails, the read needs \
+                  its third phase.",
+            config: || parallel_writer_and_reader("writer-reader+parallel_writeback", Mutation::ParallelWriteBackIgnoresC2),
+            refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
+        },
+        Mutant {
+            name: "parallel-write-back-no-wait",
+            why: "The parallel write-back's read returns on its data without waiting for a majority \
+                  to acknowledge the W-TS of mts: with (C1) failed that is a read without its \
+                  write-back (Section 3.2).",
+            config: || parallel_writer_and_reader("writer-reader+parallel_writeback", Mutation::ParallelWriteBackNoWait),
+            refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
+        },
+        Mutant {
+            name: "fewer-replicas-no-fallback",
+            why: "Reading from fewer replicas (Section 3.4.1) without a fallback: the one replica \
+                  asked for data crashes and the read waits forever, although a majority of \
+                  replicas is live (Algorithm 1 tolerates f crashes, Section 4.3).",
+            config: || {
+                let mut cfg = mutated(ModelConfig::crash(Algorithm::VivaceRw), "crash+fewer_replicas", Mutation::FewerReplicasNoFallback);
+                cfg.options.fewer_replicas = true;
+                cfg
+            },
             refuted_by: PROGRESS,
             search: Search::Dfs,
         },

@@ -25,13 +25,22 @@ pub const DATA_REMOTE: &str = "data comes from a remote site";
 /// Name of a `sometimes` property.
 pub const WRITE_BACK_SKIPPED: &str = "a read skips its write-back";
 /// Name of a `sometimes` property.
+pub const PARALLEL_WRITE_BACK: &str = "a read completes in two phases with a parallel write-back";
+/// Name of a `sometimes` property.
+pub const DATA_FROM_ONE: &str = "a read takes its data from the one replica it asked";
+/// Name of a `sometimes` property.
+pub const FELL_BACK: &str = "a read's data phase falls back to every replica";
+/// Name of a `sometimes` property.
 pub const ALL_FINISHED: &str = "every client finished";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
 /// Every `sometimes` property name.
-pub const SOMETIMES_NAMES: [&str; 8] = [
+pub const SOMETIMES_NAMES: [&str; 11] = [
     RMW_ABORTS,
     WRITE_BACK_SKIPPED,
+    PARALLEL_WRITE_BACK,
+    DATA_FROM_ONE,
+    FELL_BACK,
     READ_SEES_CONCURRENT_WRITE,
     DATA_LOCAL,
     VALUE_ONLY_LOCAL,
@@ -156,6 +165,23 @@ fn write_back_skipped(_: &VivaceModel, s: &State) -> bool {
     ops(s).any(|(_, _, o)| o.write_back_skipped)
 }
 
+/// A read completed in two phases, its write-back in parallel with the
+/// data phase (Section 3.4.1, (C1) failed and (C2) held).
+fn parallel_write_back(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.parallel_write_back)
+}
+
+/// A read's data came from the only replica its data phase asked
+/// (reading from fewer replicas, Section 3.4.1).
+fn data_from_one(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.ret.is_some() && o.data_from_one)
+}
+
+/// A read's data phase widened to every replica after its timer fired.
+fn fell_back(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.fell_back)
+}
+
 fn all_finished(m: &VivaceModel, s: &State) -> bool {
     m.all_finished(s)
 }
@@ -204,6 +230,27 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     }
     if cfg.options.writeback_skip && !cfg.algorithm.is_rmw() {
         p.push(Property::sometimes(WRITE_BACK_SKIPPED, write_back_skipped));
+    }
+    if cfg.algorithm == Algorithm::VivaceRw && cfg.options.parallel_writeback {
+        p.push(Property::sometimes(PARALLEL_WRITE_BACK, parallel_write_back));
+    }
+    if cfg.algorithm == Algorithm::VivaceRw && cfg.options.fewer_replicas {
+        p.push(Property::sometimes(DATA_FROM_ONE, data_from_one));
+        // The fallback fires when the one replica asked does not answer:
+        // it crashed, the request or its reply was lost, or (without
+        // faults) the replica waits for the value. The last needs a
+        // propagation slower than the read, which the partial-order
+        // reduction never schedules (it delivers propagation first), and
+        // the search without it that `run::check` then starts for an
+        // unreached property is out of reach in `base`; `small` (one local
+        // replica) reaches it anyway, so it is checked there and wherever
+        // faults can cause it.
+        if cfg.max_crashes > 0
+            || cfg.network != Network::Unordered
+            || cfg.local_sets.iter().all(|(_, l)| l.len() == 1)
+        {
+            p.push(Property::sometimes(FELL_BACK, fell_back));
+        }
     }
     p.push(Property::sometimes(ALL_FINISHED, all_finished));
     if cfg.max_crashes > 0 {

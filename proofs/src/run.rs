@@ -97,6 +97,9 @@ pub struct RunOptions {
     pub stop_at_violation: bool,
     /// Print progress to stderr every this often.
     pub progress_every: Option<Duration>,
+    /// Look again without the partial-order reduction for `sometimes`
+    /// properties the search left unreached (see `witness`).
+    pub witness: bool,
 }
 
 impl Default for RunOptions {
@@ -106,6 +109,7 @@ impl Default for RunOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             stop_at_violation: false,
             progress_every: Some(Duration::from_secs(5)),
+            witness: true,
         }
     }
 }
@@ -121,10 +125,16 @@ impl Default for RunOptions {
 /// `VivaceModel::ample`). The report sums the states and seconds, takes
 /// the deepest path, and joins the verdicts: an `always` property is
 /// violated, and a `sometimes` one reached, if it is in any search.
+/// A `sometimes` property that no search reached is then looked for
+/// without the reduction (see [`witness`]), search by search, only if
+/// every search missed it: a split in which it cannot happen (the fallback
+/// of reading from fewer replicas when a replica in site B may crash)
+/// would otherwise search its whole unreduced space for nothing.
 pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
+    let parts = crash_split(&cfg);
     let mut merged: Option<Report> = None;
-    for part in crash_split(&cfg) {
-        let part = check_one(part, opts);
+    for part in parts.iter().cloned() {
+        let part = check_once(part, opts);
         merged = Some(match merged {
             None => part,
             Some(mut m) => {
@@ -153,7 +163,15 @@ pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
             break;
         }
     }
-    merged.expect("a configuration has a server")
+    let mut report = merged.expect("a configuration has a server");
+    if opts.witness && !opts.stop_at_violation {
+        for part in parts {
+            if !witness(part, opts, &mut report) {
+                break;
+            }
+        }
+    }
+    report
 }
 
 /// The searches that check `cfg`: itself, or one per server that may crash
@@ -174,47 +192,50 @@ pub fn crash_split(cfg: &ModelConfig) -> Vec<ModelConfig> {
         .collect()
 }
 
-/// Checks one configuration without the crash split. If the search of record used partial-order
-/// reduction and left a `sometimes` property unreached, a second search
-/// without the reduction looks for it (stopping once every such property
-/// has an example; an example found is real whatever the search's extent).
-fn check_one(cfg: ModelConfig, opts: RunOptions) -> Report {
-    // The reduction is on only for the algorithms as written (see `ample`).
-    let reduced = cfg.partial_order && crate::model::reduction_sound_with(cfg.mutation);
-    let witness_cfg = (reduced && !opts.stop_at_violation).then(|| ModelConfig {
-        partial_order: false,
-        ..cfg.clone()
-    });
-    let mut report = check_once(cfg, opts);
+/// If the search of record used partial-order reduction and left a
+/// `sometimes` property unreached, a second search of `cfg` without the
+/// reduction looks for it (stopping once every such property has an
+/// example; an example found is real whatever the search's extent).
+/// Returns whether some property is still unreached.
+fn witness(cfg: ModelConfig, opts: RunOptions, report: &mut Report) -> bool {
     let unreached: BTreeSet<&'static str> = report
         .properties
         .iter()
         .filter(|(_, v)| *v == "unreached")
         .filter_map(|(k, _)| SOMETIMES_NAMES.iter().find(|n| **n == k.as_str()).copied())
         .collect();
-    if let (Some(wcfg), false) = (witness_cfg, unreached.is_empty()) {
-        let symmetric = wcfg.symmetry;
-        let model = VivaceModel::new(wcfg);
-        let start = Instant::now();
-        let mut builder = model
-            .checker()
-            .threads(opts.threads)
-            .finish_when(HasDiscoveries::AllOf(unreached.clone()));
-        if symmetric {
-            builder = builder.symmetry();
-        }
-        let checker = builder.spawn_dfs().join();
-        let found = checker.discoveries();
-        for name in unreached {
-            if found.contains_key(name) {
-                report.properties.insert(name.to_string(), "reached".into());
-            }
-        }
-        report.witness_states = Some(checker.unique_state_count());
-        report.seconds += start.elapsed().as_secs_f64();
-        report.peak_mib = peak_mib();
+    // The reduction is on only for the algorithms as written (see `ample`).
+    let reduced = cfg.partial_order && crate::model::reduction_sound_with(cfg.mutation);
+    if unreached.is_empty() || !reduced {
+        return !unreached.is_empty();
     }
-    report
+    let symmetric = cfg.symmetry;
+    let model = VivaceModel::new(ModelConfig {
+        partial_order: false,
+        ..cfg
+    });
+    let start = Instant::now();
+    let mut builder = model
+        .checker()
+        .threads(opts.threads)
+        .finish_when(HasDiscoveries::AllOf(unreached.clone()));
+    if symmetric {
+        builder = builder.symmetry();
+    }
+    let checker = builder.spawn_dfs().join();
+    let found = checker.discoveries();
+    let mut left = false;
+    for name in unreached {
+        if found.contains_key(name) {
+            report.properties.insert(name.to_string(), "reached".into());
+        } else {
+            left = true;
+        }
+    }
+    report.witness_states = Some(report.witness_states.unwrap_or(0) + checker.unique_state_count());
+    report.seconds += start.elapsed().as_secs_f64();
+    report.peak_mib = peak_mib();
+    left
 }
 
 fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {

@@ -9,6 +9,7 @@ use crate::config::ModelConfig;
 use crate::model::{Envelope, State};
 use crate::shared::Hashed;
 use stateright::Representative;
+use vivace_spec::client::Phase;
 use vivace_spec::{Id, IdSet, NodeState};
 
 /// Groups of interchangeable servers of a configuration.
@@ -67,6 +68,11 @@ fn node(m: &[usize], n: &Hashed<NodeState>) -> Hashed<NodeState> {
             if let Some(cur) = &mut c.current {
                 cur.votes.from = set(m, cur.votes.from);
                 cur.to = set(m, cur.to);
+                match &mut cur.phase {
+                    Phase::RTs { with_mts, .. } => *with_mts = set(m, *with_mts),
+                    Phase::RDataWb { data_to, .. } => *data_to = set(m, *data_to),
+                    _ => {}
+                }
             }
             Hashed::new(NodeState::Client(c))
         }

@@ -12,6 +12,7 @@ fn one_thread() -> RunOptions {
         threads: 1,
         stop_at_violation: false,
         progress_every: None,
+        witness: true,
     }
 }
 
@@ -218,3 +219,42 @@ fn writeback_skip_holds_and_is_taken() {
         assert_eq!(r.properties["a read skips its write-back"], "reached");
     }
 }
+
+/// Section 3.4.1, the parallel write-back and reading data from fewer
+/// replicas, each alone and together, in `small` and `base`: they hold, and
+/// the optimized paths are taken (the mutants `parallel-write-back-*` and
+/// `fewer-replicas-no-fallback` show what each needs).
+#[test]
+fn read_optimizations_hold_and_are_taken() {
+    for (name, pinned) in [
+        ("small+parallel_writeback", PINNED_READ_OPT[0]),
+        ("small+fewer_replicas", PINNED_READ_OPT[1]),
+        ("small+parallel_writeback+fewer_replicas", PINNED_READ_OPT[2]),
+        ("base+fewer_replicas", PINNED_READ_OPT[3]),
+    ] {
+        let cfg = ModelConfig::named(Algorithm::VivaceRw, name).expect("named");
+        let r = proves(cfg.clone(), pinned);
+        if cfg.options.parallel_writeback {
+            assert_eq!(
+                r.properties["a read completes in two phases with a parallel write-back"],
+                "reached",
+                "{name}"
+            );
+        }
+        if cfg.options.fewer_replicas {
+            assert_eq!(r.properties["a read takes its data from the one replica it asked"], "reached");
+            // Checked where it can be reached (see `properties::for_config`).
+            let fallback = r.properties.get("a read's data phase falls back to every replica");
+            assert_eq!(fallback.is_some(), cfg.name.starts_with("small"), "{name}");
+            assert!(fallback.is_none_or(|v| v == "reached"), "{name}");
+        }
+    }
+    let both = ModelConfig::named(Algorithm::VivaceRw, "base+parallel_writeback+fewer_replicas");
+    assert_eq!(
+        both.expect("named").optimizations(),
+        ["parallel_writeback", "fewer_replicas"]
+    );
+    assert!(ModelConfig::named(Algorithm::VivaceRmw, "base+fewer_replicas").is_none());
+}
+
+const PINNED_READ_OPT: [usize; 4] = [911468, 96227, 478978, 224714];

@@ -15,6 +15,7 @@ fn run(cfg: ModelConfig) -> Report {
             threads: 1,
             stop_at_violation: false,
             progress_every: None,
+            witness: true,
         },
     )
 }

@@ -28,10 +28,18 @@ pub enum Phase {
     AbdQuery { best: (Ts, Value), c1: bool },
     /// ABD store (a write, or a read's write-back); then return `ret`.
     AbdStore { ret: Ret },
-    /// Algorithm 1 read phase 1: `mts` so far and (C1).
-    RTs { mts: Ts, c1: bool },
-    /// Algorithm 1 read phase 2: data of `mts` or newer from any one replica.
+    /// Algorithm 1 read phase 1: `mts` so far, (C1), and (reading from
+    /// fewer replicas only) the replicas that reported `mts`.
+    RTs { mts: Ts, c1: bool, with_mts: IdSet },
+    /// Algorithm 1 read phase 2: data of `mts` or newer from any one replica
+    /// (`Current::to` holds who was asked).
     RData { mts: Ts, c1: bool },
+    /// Phase 2 with the parallel write-back (Section 3.4.1, (C1) failed):
+    /// R-DATA to `data_to` and W-TS of `mts` to every replica under one
+    /// request id; `votes` count the W-TS acknowledgements, `data` is the
+    /// first data reply (of exactly `mts`: a newer one moves the read to
+    /// its third phase at once) and whether it came from the client's site.
+    RDataWb { mts: Ts, data: Option<(Value, bool)>, data_to: IdSet },
     /// W-TS of `ts` to a majority (a write's phase 2 or a read's
     /// write-back); then return `ret`.
     WTs { ts: Ts, ret: Ret },
@@ -220,6 +228,7 @@ impl Client {
                 let phase = Phase::RTs {
                     mts: Ts::ZERO,
                     c1: true,
+                    with_mts: IdSet::EMPTY,
                 };
                 self.send_phase(s, &mut cur, phase, &replicas, Msg::RTs { req, key }, out);
             }
@@ -267,7 +276,7 @@ impl Client {
         let Some(mut cur) = s.current.take() else {
             return;
         };
-        if msg.req() != cur.req || !msg.is_reply() || cur.votes.from.contains(src) {
+        if !msg.is_reply() || !Self::awaits(&cur, src, msg.req(), msg.is_read_data()) {
             s.current = Some(cur);
             return;
         }
@@ -278,6 +287,20 @@ impl Client {
             }
             None => s.current = Some(cur),
         }
+    }
+
+    /// Whether the current phase still waits for a reply from `src` to
+    /// request `req` (`data`: an R-DATA reply; the parallel write-back's
+    /// phase takes the first one, from any replica, besides the W-TS
+    /// acknowledgements).
+    /// The model uses this to drop replies, and requests, that can no
+    /// longer change anything.
+    pub fn awaits(cur: &Current, src: Id, req: ReqId, is_data: bool) -> bool {
+        req == cur.req
+            && match cur.phase {
+                Phase::RDataWb { ref data, .. } if is_data => data.is_none(),
+                _ => !cur.votes.from.contains(src),
+            }
     }
 
     /// One reply to the current phase; returns the operation's result when it completes.
@@ -361,20 +384,33 @@ impl Client {
             }
 
             // Algorithm 1 read, phase 1: R-TS to a majority.
-            (Phase::RTs { mut mts, mut c1 }, AckRTs { ts, .. }) => {
+            (
+                Phase::RTs {
+                    mut mts,
+                    mut c1,
+                    mut with_mts,
+                },
+                AckRTs { ts, .. },
+            ) => {
                 if !cur.votes.from.is_empty() && ts != mts {
                     c1 = false;
+                }
+                if self.deployment.options.fewer_replicas {
+                    if cur.votes.from.is_empty() || ts > mts {
+                        with_mts = IdSet::EMPTY;
+                    }
+                    if cur.votes.from.is_empty() || ts >= mts {
+                        with_mts.insert(src);
+                    }
                 }
                 mts = if cur.votes.from.is_empty() {
                     ts
                 } else {
                     mts.max(ts)
                 };
-                cur.phase = Phase::RTs { mts, c1 };
+                cur.phase = Phase::RTs { mts, c1, with_mts };
                 if cur.votes.record(src, true, n) == Tally::Accepted {
-                    let req = s.next_req;
-                    let msg = RData { req, key, ts: mts };
-                    self.send_phase(s, cur, Phase::RData { mts, c1 }, &replicas, msg, out);
+                    self.data_phase(s, cur, mts, c1, with_mts, out);
                 }
                 None
             }
@@ -412,6 +448,47 @@ impl Client {
             }
             (Phase::WTs { ret, .. }, AckWTs { .. }) => {
                 (cur.votes.record(src, true, n) == Tally::Accepted).then_some(ret)
+            }
+            // Phase 2 with the parallel write-back: data of `mts` and a
+            // majority of W-TS acknowledgements, in either order.
+            (
+                Phase::RDataWb {
+                    mts,
+                    data: None,
+                    data_to,
+                },
+                AckRData { ts: dts, val, .. },
+            ) => {
+                let local = self.deployment.site(src) == self.site;
+                if dts != mts && mutation != Mutation::ParallelWriteBackIgnoresC2 {
+                    // (C2) fails: write back the data's timestamp, as
+                    // Algorithm 1's phase 3 (a majority at `dts > mts`
+                    // makes the pending W-TS of `mts` irrelevant).
+                    let req = s.next_req;
+                    let msg = WTs { req, key, ts: dts };
+                    let phase = Phase::WTs {
+                        ts: dts,
+                        ret: Ret::ReadOk(val),
+                    };
+                    self.send_phase(s, cur, phase, &replicas, msg, out);
+                    return None;
+                }
+                let ret = Ret::ReadOk(val.clone());
+                cur.phase = Phase::RDataWb {
+                    mts,
+                    data: Some((val, local)),
+                    data_to,
+                };
+                let acked = cur.votes.tally(n) == Tally::Accepted
+                    || mutation == Mutation::ParallelWriteBackNoWait;
+                acked.then_some(ret)
+            }
+            (Phase::RDataWb { data, .. }, AckWTs { .. }) => {
+                let accepted = cur.votes.record(src, true, n) == Tally::Accepted;
+                match data {
+                    Some((v, _)) if accepted => Some(Ret::ReadOk(v)),
+                    _ => None,
+                }
             }
 
             // W-LOCAL to a majority of the local set (Algorithms 1 and 3).
@@ -543,6 +620,74 @@ impl Client {
         }
     }
 
+    /// Algorithm 1's read after phase 1: R-DATA to every replica, or to the
+    /// one that reported `mts` that reading from fewer replicas picks; with
+    /// the parallel write-back, and (C1) failed, W-TS of `mts` at once too.
+    fn data_phase(
+        &self,
+        s: &mut ClientState,
+        cur: &mut Current,
+        mts: Ts,
+        c1: bool,
+        with_mts: IdSet,
+        out: &mut Sends,
+    ) {
+        let replicas = self.replicas(&cur.key);
+        let data_to: Vec<Id> = if self.deployment.options.fewer_replicas {
+            let pick = replicas
+                .iter()
+                .copied()
+                .filter(|&r| with_mts.contains(r))
+                .min_by_key(|&r| self.deployment.site(r) != self.site);
+            pick.into_iter().collect()
+        } else {
+            replicas.clone()
+        };
+        let req = s.next_req;
+        let key = cur.key.clone();
+        let rdata = Msg::RData {
+            req,
+            key: key.clone(),
+            ts: mts,
+        };
+        if self.deployment.options.parallel_writeback && !c1 {
+            for &dst in &data_to {
+                out.push((dst, rdata.clone()));
+            }
+            let phase = Phase::RDataWb {
+                mts,
+                data: None,
+                data_to: data_to.iter().copied().collect(),
+            };
+            let msg = Msg::WTs { req, key, ts: mts };
+            self.send_phase(s, cur, phase, &replicas, msg, out);
+        } else {
+            self.send_phase(s, cur, Phase::RData { mts, c1 }, &data_to, rdata, out);
+        }
+    }
+
+    /// Whether the client needs its timer: to retransmit, or for the
+    /// fallback of a data phase that asked fewer replicas than all.
+    pub fn needs_timer(&self, s: &ClientState) -> bool {
+        let Some(cur) = &s.current else { return false };
+        self.deployment.options.retransmit || self.fallback_pending(cur)
+    }
+
+    /// The data phase asked fewer replicas than all and has no data yet.
+    fn fallback_pending(&self, cur: &Current) -> bool {
+        if !self.deployment.options.fewer_replicas
+            || self.mutation() == Mutation::FewerReplicasNoFallback
+        {
+            return false;
+        }
+        let all = self.replicas(&cur.key).len();
+        match &cur.phase {
+            Phase::RData { .. } => cur.to.len() < all,
+            Phase::RDataWb { data, data_to, .. } => data.is_none() && data_to.len() < all,
+            _ => false,
+        }
+    }
+
     /// With a new timestamp in hand: the first data phase of a write or execute.
     fn after_timestamp(&self, s: &mut ClientState, cur: &mut Current, ts: Ts, out: &mut Sends) {
         let key = cur.key.clone();
@@ -608,9 +753,57 @@ impl Client {
     }
 
     /// Retransmission timer: resend the current request to whoever has not
-    /// replied. Returns whether the timer is still needed.
+    /// replied; a data phase that asked fewer replicas than all and has no
+    /// data yet asks every replica (the fallback of Section 3.4.1).
+    /// Returns whether the timer is still needed.
     pub fn on_timeout(&self, s: &mut ClientState, out: &mut Sends) -> bool {
-        let Some(cur) = &s.current else { return false };
+        let Some(cur) = &mut s.current else {
+            return false;
+        };
+        if self.fallback_pending(cur) {
+            let replicas = self.replicas(&cur.key);
+            let (mts, asked) = match &cur.phase {
+                Phase::RData { mts, .. } => (*mts, cur.to),
+                Phase::RDataWb { mts, data_to, .. } => (*mts, *data_to),
+                _ => unreachable!("fallback_pending checked the phase"),
+            };
+            let msg = Msg::RData {
+                req: cur.req,
+                key: cur.key.clone(),
+                ts: mts,
+            };
+            for dst in unacked(&replicas, asked) {
+                out.push((dst, msg.clone()));
+            }
+            let all: IdSet = replicas.iter().copied().collect();
+            match &mut cur.phase {
+                Phase::RDataWb { data_to, .. } => *data_to = all,
+                _ => {
+                    cur.to = all;
+                    if let Some(r) = &mut cur.request {
+                        *r = msg;
+                    }
+                }
+            }
+            // W-TS acknowledgements still missing are retransmitted below.
+            if !matches!(cur.phase, Phase::RDataWb { .. }) {
+                return self.deployment.options.retransmit;
+            }
+        } else if self.deployment.options.retransmit {
+            if let Phase::RDataWb { mts, data: None, data_to } = &cur.phase {
+                let msg = Msg::RData {
+                    req: cur.req,
+                    key: cur.key.clone(),
+                    ts: *mts,
+                };
+                for dst in data_to.iter() {
+                    out.push((dst, msg.clone()));
+                }
+            }
+        }
+        if !self.deployment.options.retransmit {
+            return false;
+        }
         if let Some(msg) = &cur.request {
             let to: Vec<Id> = cur.to.iter().collect();
             for dst in unacked(&to, cur.votes.from) {

@@ -130,6 +130,16 @@ pub struct Options {
     /// Section 3.4.1: skip the read's write-back when (C1) every phase-one
     /// reply carried `mts` and (C2) the data's timestamp is `mts`.
     pub writeback_skip: bool,
+    /// Section 3.4.1: when (C1) fails, write `mts` back (W-TS) in parallel
+    /// with the R-DATA phase; the read then completes in two phases when
+    /// (C2) holds, and writes back the data's newer timestamp when not.
+    pub parallel_writeback: bool,
+    /// Section 3.4.1: send R-DATA to one replica that reported `mts` (one
+    /// in the client's site if any, else the first in the container's
+    /// replica order: the policy is orthogonal to the algorithm), and to
+    /// every replica when the retransmission timer fires first (the
+    /// fallback; the timer is armed for it even without `retransmit`).
+    pub fewer_replicas: bool,
 }
 
 /// A deliberate bug, for the proofs' mutants: each drops a step the paper
@@ -162,6 +172,15 @@ pub enum Mutation {
     /// A read writes back its phase-one `mts` instead of the timestamp of the
     /// data it returns.
     WriteBackPhase1Ts,
+    /// Parallel write-back (Section 3.4.1) completing on a data reply of a
+    /// newer timestamp than the `mts` it wrote back: (C2) not checked.
+    ParallelWriteBackIgnoresC2,
+    /// Parallel write-back completing on the data reply without waiting
+    /// for a majority to acknowledge the W-TS of `mts`.
+    ParallelWriteBackNoWait,
+    /// Reading from fewer replicas without the fallback: the R-DATA phase
+    /// never widens to every replica when its one replica does not answer.
+    FewerReplicasNoFallback,
     /// Algorithm 3's OR-DATA exactly as the paper writes it: it waits until
     /// `ts[key] ≥ ts`, and is not answered from `remote_buf` (see
     /// `Server::serve_parked`).

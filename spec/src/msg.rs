@@ -216,6 +216,12 @@ impl Msg {
         }
     }
 
+    /// Whether the message is R-DATA or its reply (the data half of a
+    /// read's phase 2, which the parallel write-back shares with W-TS).
+    pub fn is_read_data(&self) -> bool {
+        matches!(self, Msg::RData { .. } | Msg::AckRData { .. })
+    }
+
     /// Whether the message is a reply (it answers a request of the receiver).
     pub fn is_reply(&self) -> bool {
         use Msg::*;

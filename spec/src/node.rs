@@ -61,7 +61,7 @@ impl Actor for Node {
             Node::Client(c) => {
                 let mut sends = Sends::new();
                 let s = c.on_start(&mut sends);
-                let timer = c.deployment.options.retransmit && s.current.is_some();
+                let timer = c.needs_timer(&s);
                 emit(sends, timer, o);
                 NodeState::Client(s)
             }
@@ -80,8 +80,7 @@ impl Actor for Node {
                 let before = s.next_req;
                 a.on_msg(s, src, msg, &mut sends);
                 // A new phase started: (re)arm the retransmission timer.
-                timer =
-                    a.deployment.options.retransmit && s.next_req != before && s.current.is_some();
+                timer = s.next_req != before && a.needs_timer(s);
             }
             (Node::Clock(a), NodeState::Clock(s)) => a.on_msg(s, src, msg, &mut sends),
             _ => unreachable!("a node's state matches its role"),

@@ -508,23 +508,13 @@ fn write_back_is_skipped_only_on_c1_and_c2() {
         ([ts(1), ts(1)], ts(2), false),    // C1 without C2: newer data
         ([ts(1), Ts::ZERO], ts(1), false), // C2 without C1
     ] {
-        let dep = deployment(
-            Algorithm::VivaceRw,
-            Options {
-                writeback_skip: true,
-                ..Options::default()
-            },
-            Mutation::None,
-        );
-        let client = Client::new(dep, Id::from(C), vec![(key(), Op::Read)]);
+        let skip = Options {
+            writeback_skip: true,
+            ..Options::default()
+        };
+        let (client, mut st, _) = read_after_phase_one(skip, replies);
+        let req = st.current.as_ref().unwrap().req;
         let mut out = Vec::new();
-        let mut st: ClientState = client.on_start(&mut out);
-        let req = st.current.as_ref().unwrap().req;
-        for (r, t) in [1usize, 2].iter().zip(replies) {
-            client.on_msg(&mut st, Id::from(*r), Msg::AckRTs { req, ts: t }, &mut out);
-        }
-        let req = st.current.as_ref().unwrap().req;
-        out.clear();
         client.on_msg(
             &mut st,
             Id::from(0),
@@ -552,4 +542,121 @@ fn write_back_is_skipped_only_on_c1_and_c2() {
             );
         }
     }
+}
+
+/// A read client with `options`, after phase one got `replies` (from
+/// replicas 1 and 2, site 1): its state and what it sent for phase two.
+fn read_after_phase_one(options: Options, replies: [Ts; 2]) -> (Client, ClientState, Vec<(Id, Msg)>) {
+    let dep = deployment(Algorithm::VivaceRw, options, Mutation::None);
+    let client = Client::new(dep, Id::from(C), vec![(key(), Op::Read)]);
+    let mut out = Vec::new();
+    let mut st: ClientState = client.on_start(&mut out);
+    let req = st.current.as_ref().unwrap().req;
+    for (r, t) in [1usize, 2].iter().zip(replies) {
+        client.on_msg(&mut st, Id::from(*r), Msg::AckRTs { req, ts: t }, &mut out);
+    }
+    let phase2 = out.split_off(out.iter().position(|(_, m)| m.req() != req).unwrap_or(out.len()));
+    (client, st, phase2)
+}
+
+fn data(req: vivace_spec::ReqId, t: Ts) -> Msg {
+    Msg::AckRData {
+        req,
+        ts: t,
+        val: Bytes::from("v"),
+    }
+}
+
+/// Section 3.4.1, parallel write-back: when (C1) fails the client sends
+/// W-TS of mts with R-DATA in phase two, and the read completes in two
+/// phases once a majority acknowledged and the data has mts (C2); data of a
+/// newer timestamp moves it to a third phase that writes that one back.
+#[test]
+fn parallel_write_back_completes_in_two_phases_only_with_c2() {
+    let on = Options {
+        parallel_writeback: true,
+        ..Options::default()
+    };
+    // (C1) holds: no parallel write-back, R-DATA only.
+    let (_, _, sent) = read_after_phase_one(on.clone(), [ts(1), ts(1)]);
+    assert!(sent.iter().all(|(_, m)| matches!(m, Msg::RData { .. })));
+    for (data_ts, acks_first, two_phases) in [
+        (ts(2), true, true),   // C2, acknowledgements before the data
+        (ts(2), false, true),  // C2, data before the acknowledgements
+        (ts(3), false, false), // newer data: third phase
+    ] {
+        let (client, mut st, sent) = read_after_phase_one(on.clone(), [ts(1), ts(2)]);
+        let req = st.current.as_ref().unwrap().req;
+        let wts = Msg::WTs {
+            req,
+            key: key(),
+            ts: ts(2),
+        };
+        assert_eq!(sent.iter().filter(|(_, m)| *m == wts).count(), 3, "W-TS of mts to all");
+        assert_eq!(sent.iter().filter(|(_, m)| matches!(m, Msg::RData { .. })).count(), 3);
+        let mut out = Vec::new();
+        let acks = |client: &Client, st: &mut ClientState, out: &mut Vec<(Id, Msg)>| {
+            for r in [1usize, 2] {
+                client.on_msg(st, Id::from(r), Msg::AckWTs { req }, out);
+            }
+        };
+        if acks_first {
+            acks(&client, &mut st, &mut out);
+            assert!(st.done.is_empty(), "waits for the data");
+        }
+        client.on_msg(&mut st, Id::from(0), data(req, data_ts), &mut out);
+        if !acks_first && two_phases {
+            assert!(st.done.is_empty(), "waits for a majority");
+            acks(&client, &mut st, &mut out);
+        }
+        assert_eq!(st.done == vec![Ret::ReadOk(Bytes::from("v"))], two_phases, "{data_ts:?}");
+        if !two_phases {
+            let wb = Msg::WTs {
+                req: req + 1,
+                key: key(),
+                ts: data_ts,
+            };
+            assert_eq!(out.iter().filter(|(_, m)| *m == wb).count(), 3, "writes back the data's ts");
+        }
+    }
+}
+
+/// Section 3.4.1, reading from fewer replicas: one R-DATA, to a replica in
+/// the client's site that reported mts if there is one, else to the first
+/// replica that did; the timer's fallback then asks every other replica.
+#[test]
+fn fewer_replicas_asks_one_and_falls_back_to_all() {
+    let on = Options {
+        fewer_replicas: true,
+        ..Options::default()
+    };
+    // (replies of replicas 1 and 2, both in site 1; whom the R-DATA goes to)
+    for (replies, asked) in [
+        ([ts(1), ts(1)], 1usize), // both have mts: the first in replica order
+        ([ts(1), ts(2)], 2),      // only replica 2 has mts
+        ([ts(2), ts(1)], 1),      // only replica 1 has mts
+    ] {
+        let (client, mut st, sent) = read_after_phase_one(on.clone(), replies);
+        assert_eq!(sent.len(), 1, "one R-DATA");
+        assert_eq!(sent[0].0, Id::from(asked), "{replies:?}");
+        assert!(client.needs_timer(&st), "armed for the fallback");
+        let mut out = Vec::new();
+        assert!(!client.on_timeout(&mut st, &mut out), "no retransmission after");
+        let mut to: Vec<usize> = out.iter().map(|(d, _)| usize::from(*d)).collect();
+        to.sort();
+        let mut others: Vec<usize> = (0..3).filter(|&r| r != asked).collect();
+        others.sort();
+        assert_eq!(to, others, "the fallback asks the others");
+    }
+    // A local replica that reported mts is preferred.
+    let dep = deployment(Algorithm::VivaceRw, on, Mutation::None);
+    let client = Client::new(dep, Id::from(C), vec![(key(), Op::Read)]);
+    let mut out = Vec::new();
+    let mut st: ClientState = client.on_start(&mut out);
+    let req = st.current.as_ref().unwrap().req;
+    out.clear();
+    client.on_msg(&mut st, Id::from(1), Msg::AckRTs { req, ts: ts(1) }, &mut out);
+    client.on_msg(&mut st, Id::from(0), Msg::AckRTs { req, ts: ts(1) }, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, Id::from(0), "the replica in the client's site");
 }

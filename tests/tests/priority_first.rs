@@ -46,6 +46,8 @@ fn priority_socket_is_drained_first() {
         marks,
         timestamps: TimestampMode::Clock,
         writeback_skip: false,
+        parallel_writeback: false,
+        fewer_replicas: false,
         clock_uncertainty: Duration::ZERO,
     };
     let (id, actor) = server_actor(&cfg, "n1").unwrap();

@@ -892,3 +892,54 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
     lab.down();
     Ok((rows, points))
 }
+
+/// The `opts` experiment ([`super::opts`]): each read optimization of
+/// Section 3.4.1 on and off, quiet and contended key, without and with
+/// congestion; `seconds` (default 10) per row.
+pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
+    let lab = Lab::up(o.wan)?;
+    let rows = super::opts::run(&lab, o)?;
+    let mut csv = String::from(
+        "optimizations,workload,congested,count,failed,p50_ms,p90_ms,p99_ms,max_ms,phases_per_read,wan_priority_per_read,wan_normal_per_read\n",
+    );
+    let mut md = format!(
+        "# opts: the read optimizations of Section 3.4.1 on the lab's WAN\n\n\
+         Algorithm 1, 1 KiB values, one reader in site A (Figure 5: replicas n1 in A, n2 and \
+         n3 in B; local set n1, n4, n5 in A), {} s per row; *quiet*: a key nobody writes; \
+         *contended*: a key a second client in site A overwrites back to back. Congestion: \
+         {} × {} Mbit/s of UDP from A to B; {} ms one way, {} Mbit/s. Phases: `sendwait`s \
+         per read (Algorithm 1: R-TS, R-DATA, W-TS). WAN bytes per read (both directions, \
+         all nodes) on the quiet key only.\n\n\
+         | optimizations | workload | congested | reads | p50 ms | p99 ms | max ms | phases/read | WAN B/read priority | WAN B/read normal |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+        o.seconds,
+        o.flows,
+        o.flood_mbit,
+        o.wan.delay.as_millis(),
+        o.wan.rate_mbit
+    );
+    let opt = |x: Option<f64>| x.map_or(String::from("-"), |v| format!("{v:.0}"));
+    for r in &rows {
+        let s = &r.summary;
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{}",
+            r.optimizations, r.workload, r.congested, s.count, s.failed, s.p50_ms, s.p90_ms,
+            s.p99_ms, s.max_ms, r.phases_per_read,
+            r.wan_priority_per_read.map_or(String::new(), |v| format!("{v:.0}")),
+            r.wan_normal_per_read.map_or(String::new(), |v| format!("{v:.0}"))
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} |",
+            r.optimizations, r.workload, if r.congested { "yes" } else { "no" }, s.count,
+            s.p50_ms, s.p99_ms, s.max_ms, r.phases_per_read,
+            opt(r.wan_priority_per_read), opt(r.wan_normal_per_read)
+        );
+    }
+    let _ = write!(md, "\n## The emulator\n\n{}", relay_md(&lab));
+    write(&o.out_dir, "opts.csv", &csv)?;
+    write(&o.out_dir, "opts.md", &md)?;
+    lab.down();
+    Ok(rows.into_iter().map(|r| r.summary).collect())
+}

@@ -22,6 +22,7 @@
 pub mod etcd;
 pub mod experiments;
 pub mod load;
+pub mod opts;
 pub mod relay;
 pub mod traffic;
 pub mod twitter;

@@ -1,0 +1,214 @@
+//! The `opts` experiment (issue 6): what each read optimization of Section
+//! 3.4.1 changes on the lab's network. For each set of switches, a fresh
+//! Figure-5 cluster (Algorithm 1, 1 KiB values) and one reader in site A:
+//! - **quiet**: reads of a key nobody writes (C1 and C2 hold): latency,
+//!   phases per read, WAN bytes per read by class;
+//! - **contended**: reads of a key a second client in site A overwrites
+//!   back to back (C1 often fails): latency and phases per read;
+//! each without and with the congestion of Figure 7.
+
+use super::experiments::{summarize, ExpOptions, Summary};
+use super::traffic::Flood;
+use super::{interrupted, sleep, Lab, LabError};
+use crate::client::Client;
+use crate::cluster::{LocalCluster, LocalSpec};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vivace_spec::{Algorithm, Bytes};
+
+/// One set of switches, named as in `check --json`'s `optimizations`.
+#[derive(Clone, Copy, Debug)]
+pub struct Switches {
+    /// Section 3.4.1 write-back skipping (C1 and C2).
+    pub writeback_skip: bool,
+    /// Section 3.4.1 parallel write-back.
+    pub parallel_writeback: bool,
+    /// Section 3.4.1 reading data from fewer replicas.
+    pub fewer_replicas: bool,
+}
+
+impl Switches {
+    /// `none`, or the switches on joined by `+`.
+    pub fn name(&self) -> String {
+        let on: Vec<&str> = [
+            (self.writeback_skip, "writeback_skip"),
+            (self.parallel_writeback, "parallel_writeback"),
+            (self.fewer_replicas, "fewer_replicas"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| *n)
+        .collect();
+        if on.is_empty() {
+            "none".into()
+        } else {
+            on.join("+")
+        }
+    }
+}
+
+/// The sets measured: the pseudocode, then each optimization added.
+pub const SETS: [Switches; 5] = [
+    Switches {
+        writeback_skip: false,
+        parallel_writeback: false,
+        fewer_replicas: false,
+    },
+    Switches {
+        writeback_skip: true,
+        parallel_writeback: false,
+        fewer_replicas: false,
+    },
+    Switches {
+        writeback_skip: true,
+        parallel_writeback: true,
+        fewer_replicas: false,
+    },
+    Switches {
+        writeback_skip: true,
+        parallel_writeback: false,
+        fewer_replicas: true,
+    },
+    Switches {
+        writeback_skip: true,
+        parallel_writeback: true,
+        fewer_replicas: true,
+    },
+];
+
+/// One row: a set of switches, a workload, congested or not.
+#[derive(Clone, Debug, Serialize)]
+pub struct OptRow {
+    /// The switches (`none`, `writeback_skip+fewer_replicas`, ...).
+    pub optimizations: String,
+    /// `quiet` or `contended`.
+    pub workload: &'static str,
+    /// Whether the WAN was congested.
+    pub congested: bool,
+    /// Latency summary of the reads.
+    pub summary: Summary,
+    /// Phases per read (mean).
+    pub phases_per_read: f64,
+    /// Priority-class bytes on the WAN per read (quiet rows only: in the
+    /// contended rows the writer's traffic is mixed in).
+    pub wan_priority_per_read: Option<f64>,
+    /// Normal-class bytes on the WAN per read (quiet rows only).
+    pub wan_normal_per_read: Option<f64>,
+}
+
+impl OptRow {
+    /// A row from its reads: latencies, failures, phases started, and
+    /// (quiet rows) the WAN bytes by class over the reads.
+    fn new(
+        set: Switches,
+        workload: &'static str,
+        congested: bool,
+        lat: &[f64],
+        failed: usize,
+        phases: u64,
+        wan: Option<(u64, u64)>,
+    ) -> OptRow {
+        let n = (lat.len() + failed).max(1) as f64;
+        let op = format!("read ({workload} key)");
+        OptRow {
+            optimizations: set.name(),
+            workload,
+            congested,
+            summary: summarize("opts", &set.name(), &op, congested, lat, failed),
+            phases_per_read: phases as f64 / n,
+            wan_priority_per_read: wan.map(|w| w.0 as f64 / n),
+            wan_normal_per_read: wan.map(|w| w.1 as f64 / n),
+        }
+    }
+}
+
+fn value(n: u64) -> Bytes {
+    let mut v = format!("{n:08}-").into_bytes();
+    v.resize(1024, b'v');
+    Bytes::from(v)
+}
+
+fn wan(cluster: &LocalCluster, client: &Client) -> (u64, u64) {
+    let mut c = cluster.total_server_counters();
+    c.add(&client.counters());
+    (c.wan_bytes_priority, c.wan_bytes_normal)
+}
+
+/// Reads of `key` one at a time for `secs`: latencies (ms), failures and
+/// phases started.
+fn reads(client: &mut Client, key: &str, secs: u64) -> (Vec<f64>, usize, u64) {
+    let (mut lat, mut failed) = (Vec::new(), 0);
+    let phases0 = client.phases();
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end && !interrupted() {
+        let t = Instant::now();
+        match client.read(key) {
+            Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+            Err(_) => failed += 1,
+        }
+    }
+    (lat, failed, client.phases() - phases0)
+}
+
+/// Runs every set of [`SETS`], `o.seconds` per row.
+pub fn run(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
+    let err = |e: String| LabError::Unavailable(format!("opts: {e}"));
+    let mut rows = Vec::new();
+    for set in SETS {
+        if interrupted() {
+            break;
+        }
+        let mut spec = LocalSpec::figure5(2);
+        spec.containers = vec![("rw/".into(), Algorithm::VivaceRw)];
+        spec.writeback_skip = set.writeback_skip;
+        spec.parallel_writeback = set.parallel_writeback;
+        spec.fewer_replicas = set.fewer_replicas;
+        let mut cluster = lab.start_cluster(spec)?;
+        let mut reader = cluster.client(0).map_err(|e| err(e.to_string()))?;
+        let mut writer = cluster.client(1).map_err(|e| err(e.to_string()))?;
+        reader.set_timeout(Duration::from_secs(10));
+        writer.set_timeout(Duration::from_secs(10));
+        for key in ["rw/quiet", "rw/hot"] {
+            writer.write(key, value(0)).map_err(|e| err(e.to_string()))?;
+        }
+        sleep(Duration::from_millis(500));
+        for congested in [false, true] {
+            let flood = if congested {
+                let f = Flood::start(lab, o.flows, o.flood_mbit, Duration::from_secs(2 * o.seconds + 30))?;
+                sleep(Duration::from_secs(2));
+                Some(f)
+            } else {
+                None
+            };
+            // Quiet: nobody writes the key.
+            let w0 = wan(&cluster, &reader);
+            let (lat, failed, phases) = reads(&mut reader, "rw/quiet", o.seconds);
+            let w1 = wan(&cluster, &reader);
+            let wan_delta = Some((w1.0 - w0.0, w1.1 - w0.1));
+            rows.push(OptRow::new(set, "quiet", congested, &lat, failed, phases, wan_delta));
+            // Contended: the writer overwrites the key back to back.
+            let stop = Arc::new(AtomicBool::new(false));
+            let writing = {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut n = 1;
+                    while !stop.load(Ordering::Relaxed) {
+                        let _ = writer.write("rw/hot", value(n));
+                        n += 1;
+                    }
+                    writer
+                })
+            };
+            let (lat, failed, phases) = reads(&mut reader, "rw/hot", o.seconds);
+            stop.store(true, Ordering::Relaxed);
+            writer = writing.join().map_err(|_| err("the writer panicked".into()))?;
+            rows.push(OptRow::new(set, "contended", congested, &lat, failed, phases, None));
+            if let Some(f) = flood {
+                f.stop();
+            }
+        }
+    }
+    Ok(rows)
+}
