@@ -16,6 +16,7 @@
 //! - [`workload`]: the demo and the closed-loop benchmark;
 //! - [`curves`] and [`plot`]: the benchmark's three curves, as SVG.
 
+pub mod audit;
 pub mod client;
 pub mod cluster;
 pub mod config;

@@ -50,6 +50,16 @@ enum Cmd {
         #[arg(long)]
         unbatched: bool,
     },
+    /// Section 4.3: lists the keys whose replicas hold a timestamp without
+    /// its value (lost with a destroyed site). Exit 0 if every server
+    /// answered, 2 if some did not (they are listed).
+    Audit {
+        #[command(flatten)]
+        c: ClientArgs,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Writes a value (RW object).
     Put {
         #[command(flatten)]
@@ -193,7 +203,7 @@ struct ClientArgs {
     history: Option<PathBuf>,
 }
 
-fn client(a: &ClientArgs) -> Result<Client, String> {
+fn client_name(a: &ClientArgs) -> Result<(ClusterConfig, String), String> {
     let cfg = ClusterConfig::load(&a.config).map_err(|e| e.to_string())?;
     let name = match &a.client {
         Some(n) => n.clone(),
@@ -204,6 +214,11 @@ fn client(a: &ClientArgs) -> Result<Client, String> {
             .map(|n| n.name.clone())
             .ok_or_else(|| format!("{}: no [[clients]]", a.config.display()))?,
     };
+    Ok((cfg, name))
+}
+
+fn client(a: &ClientArgs) -> Result<Client, String> {
+    let (cfg, name) = client_name(a)?;
     let mut c =
         Client::connect(&cfg, &name, &RuntimeOptions::default()).map_err(|e| e.to_string())?;
     c.set_timeout(Duration::from_millis(a.timeout_ms));
@@ -324,6 +339,25 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Put { c, key, value } => {
             with_history(&c, |cl| cl.write(key, value).map_err(|e| e.to_string()))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit { c, json } => {
+            let (cfg, name) = client_name(&c)?;
+            let r = vivace_impl::audit::audit(&cfg, &name, Duration::from_millis(c.timeout_ms))
+                .map_err(|e| e.to_string())?;
+            if json {
+                outln!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
+            } else {
+                for (key, (ts, at)) in &r.lost {
+                    outln!("lost {key} (timestamp {}.{}) missing at {}", ts.time, ts.node, at.join(", "));
+                }
+                outln!(
+                    "{} keys lost; answered: {}; silent: {}",
+                    r.lost.len(),
+                    r.answered.join(", "),
+                    if r.silent.is_empty() { "none".to_string() } else { r.silent.join(", ") }
+                );
+            }
+            Ok(if r.silent.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
         Cmd::Get { c, key } => {
             let v = with_history(&c, |cl| cl.read(key).map_err(|e| e.to_string()))?;

@@ -135,6 +135,13 @@ fn serve_and_cli_clients() {
         "0.1",
     ]);
     assert!(!ok && err.contains("3 clients asked for"), "{err}");
+    // The audit of Section 4.3: every server answers, nothing is lost.
+    let (ok, out, err) = vivace(&["audit", "--config", cfg, "--json"]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["lost"], serde_json::json!({}), "{out}");
+    assert_eq!(r["answered"].as_array().unwrap().len(), 5, "{out}");
+    assert_eq!(r["silent"], serde_json::json!([]), "{out}");
     // A bad configuration names file and line.
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "sites = [\"A\"]\n[[nodes]]\nname = 3\n").unwrap();

@@ -108,6 +108,19 @@ pub enum Msg {
     OwTs { req: ReqId, key: Key, ots: Ts },
     /// `*(ACK-OW-TS, status)`.
     AckOwTs { req: ReqId, ok: bool },
+
+    // ---- administration (Section 4.3), in no algorithm ----
+    /// Asks a server for the keys, after `after` in key order, whose
+    /// replica holds a timestamp without its value (after a site disaster:
+    /// the data that was lost). Normal class.
+    Audit { req: ReqId, after: Option<Key> },
+    /// Reply to [`Msg::Audit`]: the next keys with the timestamp whose value
+    /// is missing, in key order; `more` if the list goes on past them.
+    AckAudit {
+        req: ReqId,
+        missing: Vec<(Key, Ts)>,
+        more: bool,
+    },
 }
 
 impl Msg {
@@ -142,7 +155,9 @@ impl Msg {
             | AckOr { .. }
             | Ow { .. }
             | AckOw { .. }
-            | AckOrData { .. } => Class::Normal,
+            | AckOrData { .. }
+            | Audit { .. }
+            | AckAudit { .. } => Class::Normal,
         }
     }
 
@@ -177,7 +192,9 @@ impl Msg {
             | OrData { req, .. }
             | AckOrData { req, .. }
             | OwTs { req, .. }
-            | AckOwTs { req, .. } => *req,
+            | AckOwTs { req, .. }
+            | Audit { req, .. }
+            | AckAudit { req, .. } => *req,
         }
     }
 
@@ -213,6 +230,8 @@ impl Msg {
             AckOrData { .. } => "ACK-OR-DATA",
             OwTs { .. } => "OW-TS",
             AckOwTs { .. } => "ACK-OW-TS",
+            Audit { .. } => "AUDIT",
+            AckAudit { .. } => "ACK-AUDIT",
         }
     }
 
@@ -241,6 +260,7 @@ impl Msg {
                 | AckOrTs { .. }
                 | AckOrData { .. }
                 | AckOwTs { .. }
+                | AckAudit { .. }
         )
     }
 }

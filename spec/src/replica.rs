@@ -76,6 +76,9 @@ pub struct ServerState {
     pub next_req: ReqId,
 }
 
+/// Key bytes in one [`Msg::AckAudit`], so that a page fits a datagram.
+pub const AUDIT_PAGE_BYTES: usize = 16 * 1024;
+
 /// Commands a handler emits: sends and timers (the sans-IO output).
 pub type Sends = Vec<(Id, Msg)>;
 
@@ -274,6 +277,12 @@ impl Server {
                 out.push((src, AckOwTs { req, ok }));
             }
 
+            // ---------------- administration ----------------
+            Audit { req, after } => {
+                let (missing, more) = Self::audit_page(state, after.as_ref());
+                out.push((src, AckAudit { req, missing, more }));
+            }
+
             // Replies are for clients; a server ignores the rest.
             _ => {}
         }
@@ -371,6 +380,23 @@ impl Server {
             }
         }
         !state.local_buf.is_empty()
+    }
+
+    /// One page of [`Self::missing_values`] after `after`: entries in key
+    /// order while their keys add up to at most [`AUDIT_PAGE_BYTES`] (at
+    /// least one), and whether more follow.
+    pub fn audit_page(state: &ServerState, after: Option<&Key>) -> (Vec<(Key, Ts)>, bool) {
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        let rest = Self::missing_values(state).filter(|(k, _)| after.is_none_or(|a| *k > a));
+        for (k, ts) in rest {
+            if !page.is_empty() && bytes + k.len() > AUDIT_PAGE_BYTES {
+                return (page, true);
+            }
+            bytes += k.len();
+            page.push((k.clone(), ts));
+        }
+        (page, false)
     }
 
     /// The keys whose replica holds a timestamp without its value: after a
