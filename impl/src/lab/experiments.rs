@@ -898,7 +898,8 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
 /// congestion; `seconds` (default 10) per row.
 pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
     let lab = Lab::up(o.wan)?;
-    let rows = super::opts::run(&lab, o)?;
+    let mut rows = super::opts::run(&lab, o)?;
+    rows.extend(super::opts::clocks(&lab, o)?);
     let mut csv = String::from(
         "optimizations,workload,congested,count,failed,p50_ms,p90_ms,p99_ms,max_ms,phases_per_read,wan_priority_per_read,wan_normal_per_read\n",
     );
@@ -909,7 +910,10 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
          *contended*: a key a second client in site A overwrites back to back. Congestion: \
          {} × {} Mbit/s of UDP from A to B; {} ms one way, {} Mbit/s. Phases: `sendwait`s \
          per read (Algorithm 1: R-TS, R-DATA, W-TS). WAN bytes per read (both directions, \
-         all nodes) on the quiet key only.\n\n\
+         all nodes) on the quiet key only. The last rows: Algorithm 1's write under each \
+         clock mode (`synchronized`: the paper's clock; `clock_free`: the highest timestamp \
+         of a majority, one more round trip; `commit_wait`: each clock reading waits out \
+         10 ms of uncertainty), a writer alone on its key.\n\n\
          | optimizations | workload | congested | reads | p50 ms | p99 ms | max ms | phases/read | WAN B/read priority | WAN B/read normal |\n\
          |---|---|---|---|---|---|---|---|---|---|\n",
         o.seconds,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vivace_spec::{Algorithm, Bytes};
+use vivace_spec::{Algorithm, Bytes, TimestampMode};
 
 /// One set of switches, named as in `check --json`'s `optimizations`.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +30,13 @@ pub struct Switches {
 }
 
 impl Switches {
+    /// Every switch off: the pseudocode.
+    pub const NONE: Switches = Switches {
+        writeback_skip: false,
+        parallel_writeback: false,
+        fewer_replicas: false,
+    };
+
     /// `none`, or the switches on joined by `+`.
     pub fn name(&self) -> String {
         let on: Vec<&str> = [
@@ -51,11 +58,7 @@ impl Switches {
 
 /// The sets measured: the pseudocode, then each optimization added.
 pub const SETS: [Switches; 5] = [
-    Switches {
-        writeback_skip: false,
-        parallel_writeback: false,
-        fewer_replicas: false,
-    },
+    Switches::NONE,
     Switches {
         writeback_skip: true,
         parallel_writeback: false,
@@ -152,6 +155,66 @@ fn reads(client: &mut Client, key: &str, secs: u64) -> (Vec<f64>, usize, u64) {
     (lat, failed, client.phases() - phases0)
 }
 
+/// The clock modes of issue 6 (`check --json`'s `clock`): timestamps from
+/// synchronized clocks (the paper), from a majority (no clock), or from a
+/// clock whose readings wait out an uncertainty (commit wait).
+pub const CLOCKS: [(&str, TimestampMode, Duration); 3] = [
+    ("synchronized", TimestampMode::Clock, Duration::ZERO),
+    ("clock_free", TimestampMode::QueryMajority, Duration::ZERO),
+    ("commit_wait 10 ms", TimestampMode::Clock, Duration::from_millis(10)),
+];
+
+/// Write latency of Algorithm 1 under each of [`CLOCKS`], without and
+/// with congestion, `o.seconds` per row.
+pub fn clocks(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
+    let err = |e: String| LabError::Unavailable(format!("opts: {e}"));
+    let mut rows = Vec::new();
+    for (name, timestamps, uncertainty) in CLOCKS {
+        let mut spec = LocalSpec::figure5(1);
+        spec.containers = vec![("rw/".into(), Algorithm::VivaceRw)];
+        spec.timestamps = timestamps;
+        spec.clock_uncertainty = uncertainty;
+        let mut cluster = lab.start_cluster(spec)?;
+        let mut c = cluster.client(0).map_err(|e| err(e.to_string()))?;
+        c.set_timeout(Duration::from_secs(10));
+        for congested in [false, true] {
+            let flood = congestion(lab, o, congested)?;
+            let (mut lat, mut failed, mut n) = (Vec::new(), 0, 0);
+            let phases0 = c.phases();
+            let end = Instant::now() + Duration::from_secs(o.seconds);
+            while Instant::now() < end && !interrupted() {
+                let t = Instant::now();
+                n += 1;
+                match c.write("rw/w", value(n)) {
+                    Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                    Err(_) => failed += 1,
+                }
+            }
+            let phases = c.phases() - phases0;
+            let mut row = OptRow::new(Switches::NONE, "write", congested, &lat, failed, phases, None);
+            row.optimizations = name.to_string();
+            row.summary.system = name.to_string();
+            row.summary.op = "write".into();
+            rows.push(row);
+            if let Some(f) = flood {
+                f.stop();
+            }
+        }
+        drop(cluster);
+    }
+    Ok(rows)
+}
+
+/// The congestion flows for a row that wants them.
+fn congestion(lab: &Lab, o: &ExpOptions, congested: bool) -> Result<Option<Flood>, LabError> {
+    if !congested {
+        return Ok(None);
+    }
+    let f = Flood::start(lab, o.flows, o.flood_mbit, Duration::from_secs(2 * o.seconds + 30))?;
+    sleep(Duration::from_secs(2));
+    Ok(Some(f))
+}
+
 /// Runs every set of [`SETS`], `o.seconds` per row.
 pub fn run(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
     let err = |e: String| LabError::Unavailable(format!("opts: {e}"));
@@ -175,13 +238,7 @@ pub fn run(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
         }
         sleep(Duration::from_millis(500));
         for congested in [false, true] {
-            let flood = if congested {
-                let f = Flood::start(lab, o.flows, o.flood_mbit, Duration::from_secs(2 * o.seconds + 30))?;
-                sleep(Duration::from_secs(2));
-                Some(f)
-            } else {
-                None
-            };
+            let flood = congestion(lab, o, congested)?;
             // Quiet: nobody writes the key.
             let w0 = wan(&cluster, &reader);
             let (lat, failed, phases) = reads(&mut reader, "rw/quiet", o.seconds);
