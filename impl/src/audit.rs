@@ -53,7 +53,11 @@ pub struct AuditReport {
 
 /// Asks every server of `cfg` for its missing values, from client `client`'s
 /// addresses; `timeout` per page.
-pub fn audit(cfg: &ClusterConfig, client: &str, timeout: Duration) -> Result<AuditReport, AuditError> {
+pub fn audit(
+    cfg: &ClusterConfig,
+    client: &str,
+    timeout: Duration,
+) -> Result<AuditReport, AuditError> {
     let me = cfg
         .node(client)
         .filter(|n| n.role == Role::Client)
@@ -75,7 +79,11 @@ pub fn audit(cfg: &ClusterConfig, client: &str, timeout: Duration) -> Result<Aud
     let mut report = AuditReport::default();
     // Every server is asked at once, page after page: one round waits at
     // most `timeout`, however many servers are down.
-    let servers: Vec<_> = cfg.nodes.iter().filter(|n| n.role == Role::Server).collect();
+    let servers: Vec<_> = cfg
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Server)
+        .collect();
     let mut after: Vec<Option<Key>> = vec![None; servers.len()];
     let mut pending: Vec<usize> = (0..servers.len()).collect();
     let mut req = 0;
@@ -169,7 +177,12 @@ fn wait_replies(
         // Anything else from that server (another reply, a malformed
         // datagram) is skipped.
         for m in wire::decode_batch(&buf[..len]).unwrap_or_default() {
-            if let Msg::AckAudit { req: r, missing, more } = m {
+            if let Msg::AckAudit {
+                req: r,
+                missing,
+                more,
+            } = m
+            {
                 if r == req {
                     got[i] = Some((missing, more));
                 }

@@ -385,9 +385,10 @@ impl Client {
         let quorum =
             |phase: &'static str, needed: usize| ClientError::NoQuorum { got, needed, phase };
         match &cur.phase {
-            Phase::RData { mts, .. } | Phase::RDataWb { mts, data: None, .. } => {
-                ClientError::ValueLost(Some(*mts))
-            }
+            Phase::RData { mts, .. }
+            | Phase::RDataWb {
+                mts, data: None, ..
+            } => ClientError::ValueLost(Some(*mts)),
             Phase::OrData { .. } => ClientError::ValueLost(None),
             Phase::Clock => ClientError::Timeout(self.timeout),
             Phase::WLocal { .. } => quorum("W-LOCAL", majority(cur.to.len())),

@@ -348,16 +348,29 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 outln!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
             } else {
                 for (key, (ts, at)) in &r.lost {
-                    outln!("lost {key} (timestamp {}.{}) missing at {}", ts.time, ts.node, at.join(", "));
+                    outln!(
+                        "lost {key} (timestamp {}.{}) missing at {}",
+                        ts.time,
+                        ts.node,
+                        at.join(", ")
+                    );
                 }
                 outln!(
                     "{} keys lost; answered: {}; silent: {}",
                     r.lost.len(),
                     r.answered.join(", "),
-                    if r.silent.is_empty() { "none".to_string() } else { r.silent.join(", ") }
+                    if r.silent.is_empty() {
+                        "none".to_string()
+                    } else {
+                        r.silent.join(", ")
+                    }
                 );
             }
-            Ok(if r.silent.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if r.silent.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         Cmd::Get { c, key } => {
             let v = with_history(&c, |cl| cl.read(key).map_err(|e| e.to_string()))?;
@@ -627,7 +640,9 @@ fn run_experiment(a: &LabArgs, which: &str) -> Result<(), String> {
             delay: Duration::from_millis(a.delay_ms),
             rate_mbit: a.rate_mbit,
             priority_band: !a.no_priority_band,
-            priority_queue: a.priority_queue.unwrap_or(if which == "load" { 1000 } else { 100 }),
+            priority_queue: a
+                .priority_queue
+                .unwrap_or(if which == "load" { 1000 } else { 100 }),
         },
         flood_mbit: a.flood_mbit,
         flows: a.flows,

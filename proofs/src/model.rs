@@ -268,8 +268,7 @@ impl VivaceModel {
         for k in old_done..new_done {
             let ret = new.done[k].clone();
             h.ops[c][k].write_back_skipped = skipped && matches!(ret, Ret::ReadOk(_));
-            h.ops[c][k].parallel_write_back =
-                parallel.is_some() && matches!(ret, Ret::ReadOk(_));
+            h.ops[c][k].parallel_write_back = parallel.is_some() && matches!(ret, Ret::ReadOk(_));
             let only_local = self.value_only_local(state, &h.ops[c][k].op, &ret);
             let op = &mut h.ops[c][k];
             op.ret = Some(ret);
@@ -334,9 +333,13 @@ impl VivaceModel {
         };
         let nodes = &state.nodes;
         let live = |env: &Envelope| match &*nodes[usize::from(env.dst)] {
-            NodeState::Client(_) => {
-                live_reply(nodes, env.dst, env.src, env.msg.req(), env.msg.is_read_data())
-            }
+            NodeState::Client(_) => live_reply(
+                nodes,
+                env.dst,
+                env.src,
+                env.msg.req(),
+                env.msg.is_read_data(),
+            ),
             NodeState::Server(s) => match env.msg {
                 Msg::AckWRemote { req } => s
                     .local_buf
@@ -345,8 +348,13 @@ impl VivaceModel {
                 // A client's request whose reply is dead and whose handler
                 // can no longer change the server.
                 _ if self.is_client(env.src) => {
-                    live_reply(nodes, env.src, env.dst, env.msg.req(), env.msg.is_read_data())
-                        || !inert_forever(s, &env.msg)
+                    live_reply(
+                        nodes,
+                        env.src,
+                        env.dst,
+                        env.msg.req(),
+                        env.msg.is_read_data(),
+                    ) || !inert_forever(s, &env.msg)
                 }
                 _ => true,
             },

@@ -232,7 +232,10 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
         p.push(Property::sometimes(WRITE_BACK_SKIPPED, write_back_skipped));
     }
     if cfg.algorithm == Algorithm::VivaceRw && cfg.options.parallel_writeback {
-        p.push(Property::sometimes(PARALLEL_WRITE_BACK, parallel_write_back));
+        p.push(Property::sometimes(
+            PARALLEL_WRITE_BACK,
+            parallel_write_back,
+        ));
     }
     if cfg.algorithm == Algorithm::VivaceRw && cfg.options.fewer_replicas {
         p.push(Property::sometimes(DATA_FROM_ONE, data_from_one));

@@ -229,7 +229,10 @@ fn read_optimizations_hold_and_are_taken() {
     for (name, pinned) in [
         ("small+parallel_writeback", PINNED_READ_OPT[0]),
         ("small+fewer_replicas", PINNED_READ_OPT[1]),
-        ("small+parallel_writeback+fewer_replicas", PINNED_READ_OPT[2]),
+        (
+            "small+parallel_writeback+fewer_replicas",
+            PINNED_READ_OPT[2],
+        ),
         ("base+fewer_replicas", PINNED_READ_OPT[3]),
     ] {
         let cfg = ModelConfig::named(Algorithm::VivaceRw, name).expect("named");
@@ -242,14 +245,22 @@ fn read_optimizations_hold_and_are_taken() {
             );
         }
         if cfg.options.fewer_replicas {
-            assert_eq!(r.properties["a read takes its data from the one replica it asked"], "reached");
+            assert_eq!(
+                r.properties["a read takes its data from the one replica it asked"],
+                "reached"
+            );
             // Checked where it can be reached (see `properties::for_config`).
-            let fallback = r.properties.get("a read's data phase falls back to every replica");
+            let fallback = r
+                .properties
+                .get("a read's data phase falls back to every replica");
             assert_eq!(fallback.is_some(), cfg.name.starts_with("small"), "{name}");
             assert!(fallback.is_none_or(|v| v == "reached"), "{name}");
         }
     }
-    let both = ModelConfig::named(Algorithm::VivaceRw, "base+parallel_writeback+fewer_replicas");
+    let both = ModelConfig::named(
+        Algorithm::VivaceRw,
+        "base+parallel_writeback+fewer_replicas",
+    );
     assert_eq!(
         both.expect("named").optimizations(),
         ["parallel_writeback", "fewer_replicas"]

@@ -39,7 +39,11 @@ pub enum Phase {
     /// request id; `votes` count the W-TS acknowledgements, `data` is the
     /// first data reply (of exactly `mts`: a newer one moves the read to
     /// its third phase at once) and whether it came from the client's site.
-    RDataWb { mts: Ts, data: Option<(Value, bool)>, data_to: IdSet },
+    RDataWb {
+        mts: Ts,
+        data: Option<(Value, bool)>,
+        data_to: IdSet,
+    },
     /// W-TS of `ts` to a majority (a write's phase 2 or a read's
     /// write-back); then return `ret`.
     WTs { ts: Ts, ret: Ret },
@@ -790,7 +794,12 @@ impl Client {
                 return self.deployment.options.retransmit;
             }
         } else if self.deployment.options.retransmit {
-            if let Phase::RDataWb { mts, data: None, data_to } = &cur.phase {
+            if let Phase::RDataWb {
+                mts,
+                data: None,
+                data_to,
+            } = &cur.phase
+            {
                 let msg = Msg::RData {
                     req: cur.req,
                     key: cur.key.clone(),

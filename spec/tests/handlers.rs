@@ -546,7 +546,10 @@ fn write_back_is_skipped_only_on_c1_and_c2() {
 
 /// A read client with `options`, after phase one got `replies` (from
 /// replicas 1 and 2, site 1): its state and what it sent for phase two.
-fn read_after_phase_one(options: Options, replies: [Ts; 2]) -> (Client, ClientState, Vec<(Id, Msg)>) {
+fn read_after_phase_one(
+    options: Options,
+    replies: [Ts; 2],
+) -> (Client, ClientState, Vec<(Id, Msg)>) {
     let dep = deployment(Algorithm::VivaceRw, options, Mutation::None);
     let client = Client::new(dep, Id::from(C), vec![(key(), Op::Read)]);
     let mut out = Vec::new();
@@ -555,7 +558,11 @@ fn read_after_phase_one(options: Options, replies: [Ts; 2]) -> (Client, ClientSt
     for (r, t) in [1usize, 2].iter().zip(replies) {
         client.on_msg(&mut st, Id::from(*r), Msg::AckRTs { req, ts: t }, &mut out);
     }
-    let phase2 = out.split_off(out.iter().position(|(_, m)| m.req() != req).unwrap_or(out.len()));
+    let phase2 = out.split_off(
+        out.iter()
+            .position(|(_, m)| m.req() != req)
+            .unwrap_or(out.len()),
+    );
     (client, st, phase2)
 }
 
@@ -592,8 +599,17 @@ fn parallel_write_back_completes_in_two_phases_only_with_c2() {
             key: key(),
             ts: ts(2),
         };
-        assert_eq!(sent.iter().filter(|(_, m)| *m == wts).count(), 3, "W-TS of mts to all");
-        assert_eq!(sent.iter().filter(|(_, m)| matches!(m, Msg::RData { .. })).count(), 3);
+        assert_eq!(
+            sent.iter().filter(|(_, m)| *m == wts).count(),
+            3,
+            "W-TS of mts to all"
+        );
+        assert_eq!(
+            sent.iter()
+                .filter(|(_, m)| matches!(m, Msg::RData { .. }))
+                .count(),
+            3
+        );
         let mut out = Vec::new();
         let acks = |client: &Client, st: &mut ClientState, out: &mut Vec<(Id, Msg)>| {
             for r in [1usize, 2] {
@@ -609,14 +625,22 @@ fn parallel_write_back_completes_in_two_phases_only_with_c2() {
             assert!(st.done.is_empty(), "waits for a majority");
             acks(&client, &mut st, &mut out);
         }
-        assert_eq!(st.done == vec![Ret::ReadOk(Bytes::from("v"))], two_phases, "{data_ts:?}");
+        assert_eq!(
+            st.done == vec![Ret::ReadOk(Bytes::from("v"))],
+            two_phases,
+            "{data_ts:?}"
+        );
         if !two_phases {
             let wb = Msg::WTs {
                 req: req + 1,
                 key: key(),
                 ts: data_ts,
             };
-            assert_eq!(out.iter().filter(|(_, m)| *m == wb).count(), 3, "writes back the data's ts");
+            assert_eq!(
+                out.iter().filter(|(_, m)| *m == wb).count(),
+                3,
+                "writes back the data's ts"
+            );
         }
     }
 }
@@ -641,7 +665,10 @@ fn fewer_replicas_asks_one_and_falls_back_to_all() {
         assert_eq!(sent[0].0, Id::from(asked), "{replies:?}");
         assert!(client.needs_timer(&st), "armed for the fallback");
         let mut out = Vec::new();
-        assert!(!client.on_timeout(&mut st, &mut out), "no retransmission after");
+        assert!(
+            !client.on_timeout(&mut st, &mut out),
+            "no retransmission after"
+        );
         let mut to: Vec<usize> = out.iter().map(|(d, _)| usize::from(*d)).collect();
         to.sort();
         let mut others: Vec<usize> = (0..3).filter(|&r| r != asked).collect();
@@ -655,8 +682,18 @@ fn fewer_replicas_asks_one_and_falls_back_to_all() {
     let mut st: ClientState = client.on_start(&mut out);
     let req = st.current.as_ref().unwrap().req;
     out.clear();
-    client.on_msg(&mut st, Id::from(1), Msg::AckRTs { req, ts: ts(1) }, &mut out);
-    client.on_msg(&mut st, Id::from(0), Msg::AckRTs { req, ts: ts(1) }, &mut out);
+    client.on_msg(
+        &mut st,
+        Id::from(1),
+        Msg::AckRTs { req, ts: ts(1) },
+        &mut out,
+    );
+    client.on_msg(
+        &mut st,
+        Id::from(0),
+        Msg::AckRTs { req, ts: ts(1) },
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, Id::from(0), "the replica in the client's site");
 }

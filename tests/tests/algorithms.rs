@@ -141,5 +141,9 @@ fn fewer_replicas_sends_one_r_data() {
         }
         per_read.push((c.counters().sent_priority - before) as f64 / 10.0);
     }
-    assert_eq!(per_read, [6.0, 4.0], "priority datagrams per read, off and on");
+    assert_eq!(
+        per_read,
+        [6.0, 4.0],
+        "priority datagrams per read, off and on"
+    );
 }

@@ -27,13 +27,15 @@ fn audit_lists_exactly_the_writes_lost_with_site_a() {
     c.set_timeout(Duration::from_secs(2));
     // Propagated: written, then 4 s for the values to cross.
     for i in 0..5 {
-        c.write(format!("rw/k{i}"), format!("old{i}")).expect("write");
+        c.write(format!("rw/k{i}"), format!("old{i}"))
+            .expect("write");
     }
     std::thread::sleep(Duration::from_secs(4));
     // Acknowledged, not propagated: k3 and k4 are overwritten.
     let mut lost = BTreeSet::new();
     for i in 3..8 {
-        c.write(format!("rw/k{i}"), format!("new{i}")).expect("write");
+        c.write(format!("rw/k{i}"), format!("new{i}"))
+            .expect("write");
         lost.insert(format!("rw/k{i}"));
     }
     // The disaster: every server of site A, well within the 3 s.
@@ -45,10 +47,21 @@ fn audit_lists_exactly_the_writes_lost_with_site_a() {
     drop(cluster.take_sockets(1));
     let t0 = Instant::now();
     let r = audit(&cluster.config, "c1", Duration::from_secs(4)).expect("audit runs");
-    assert!(t0.elapsed() < Duration::from_secs(5), "one round: every server at once");
-    assert_eq!(r.lost.keys().cloned().collect::<BTreeSet<_>>(), lost, "exactly the lost writes");
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "one round: every server at once"
+    );
+    assert_eq!(
+        r.lost.keys().cloned().collect::<BTreeSet<_>>(),
+        lost,
+        "exactly the lost writes"
+    );
     for (key, (_, at)) in &r.lost {
-        assert_eq!(at, &["n2", "n3"], "{key}: missing at both replicas of site B");
+        assert_eq!(
+            at,
+            &["n2", "n3"],
+            "{key}: missing at both replicas of site B"
+        );
     }
     assert_eq!(r.answered, ["n2", "n3"]);
     assert_eq!(r.silent, ["n1", "n4", "n5"]);

@@ -746,7 +746,12 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
             let (p, summary) = super::load::etcd_step(&lab, f, VALUE, o.seconds, CLIENTS)?;
             eprintln!(
                 "load: {} at {:.0}%: {} done, {} failed, p50 {:.1} ms, p99 {:.1} ms",
-                p.system, f * 100.0, p.completed, p.failed, p.p50_ms, p.p99_ms
+                p.system,
+                f * 100.0,
+                p.completed,
+                p.failed,
+                p.p50_ms,
+                p.p99_ms
             );
             rows.push(summary);
             points.push(p);
@@ -796,7 +801,8 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
             p.backlog_max_bytes,
             p.drain_s.map_or(String::from(""), |d| format!("{d:.2}"))
         );
-        let _ = writeln!(
+        let _ =
+            writeln!(
             md,
             "| {} | {:.0}% | {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {}, {:.1} | {} |",
             p.system, p.offered * 100.0, p.ops_per_s, p.completed, p.failed, p.p50_ms, p.p99_ms,
@@ -928,17 +934,34 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
         let _ = writeln!(
             csv,
             "{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{}",
-            r.optimizations, r.workload, r.congested, s.count, s.failed, s.p50_ms, s.p90_ms,
-            s.p99_ms, s.max_ms, r.phases_per_read,
-            r.wan_priority_per_read.map_or(String::new(), |v| format!("{v:.0}")),
-            r.wan_normal_per_read.map_or(String::new(), |v| format!("{v:.0}"))
+            r.optimizations,
+            r.workload,
+            r.congested,
+            s.count,
+            s.failed,
+            s.p50_ms,
+            s.p90_ms,
+            s.p99_ms,
+            s.max_ms,
+            r.phases_per_read,
+            r.wan_priority_per_read
+                .map_or(String::new(), |v| format!("{v:.0}")),
+            r.wan_normal_per_read
+                .map_or(String::new(), |v| format!("{v:.0}"))
         );
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} |",
-            r.optimizations, r.workload, if r.congested { "yes" } else { "no" }, s.count,
-            s.p50_ms, s.p99_ms, s.max_ms, r.phases_per_read,
-            opt(r.wan_priority_per_read), opt(r.wan_normal_per_read)
+            r.optimizations,
+            r.workload,
+            if r.congested { "yes" } else { "no" },
+            s.count,
+            s.p50_ms,
+            s.p99_ms,
+            s.max_ms,
+            r.phases_per_read,
+            opt(r.wan_priority_per_read),
+            opt(r.wan_normal_per_read)
         );
     }
     let _ = write!(md, "\n## The emulator\n\n{}", relay_md(&lab));

@@ -315,8 +315,11 @@ pub fn etcd_step(
                         std::thread::sleep(d);
                     }
                     let ok = Instant::now() < give_up
-                        && c.put(format!("load/{w}").as_bytes(), value(w, k, value_size).as_slice())
-                            .is_ok();
+                        && c.put(
+                            format!("load/{w}").as_bytes(),
+                            value(w, k, value_size).as_slice(),
+                        )
+                        .is_ok();
                     let mut r = results.lock().expect("no worker panics holding it");
                     if ok {
                         r.0.push(due.elapsed().as_secs_f64() * 1e3);

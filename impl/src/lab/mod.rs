@@ -308,7 +308,16 @@ impl Lab {
                 ("net.ipv4.ipfrag_low_thresh", "50331648"),
                 ("net.ipv4.ipfrag_time", "5"),
             ] {
-                run(&["ip", "netns", "exec", ns, "sysctl", "-q", "-w", &format!("{key}={value}")])?;
+                run(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    &format!("{key}={value}"),
+                ])?;
             }
         }
         // Each site's egress is its WAN router: the rate limit and the
@@ -351,8 +360,20 @@ impl Lab {
         ])?;
         let prio_limit = self.wan.priority_queue.to_string();
         run(&[
-            "tc", "-n", w, "qdisc", "add", "dev", dev, "parent", "1:10", "handle", "10:", "pfifo",
-            "limit", &prio_limit,
+            "tc",
+            "-n",
+            w,
+            "qdisc",
+            "add",
+            "dev",
+            dev,
+            "parent",
+            "1:10",
+            "handle",
+            "10:",
+            "pfifo",
+            "limit",
+            &prio_limit,
         ])?;
         run(&[
             "tc", "-n", w, "qdisc", "add", "dev", dev, "parent", "1:20", "handle", "20:", "pfifo",

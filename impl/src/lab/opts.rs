@@ -161,7 +161,11 @@ fn reads(client: &mut Client, key: &str, secs: u64) -> (Vec<f64>, usize, u64) {
 pub const CLOCKS: [(&str, TimestampMode, Duration); 3] = [
     ("synchronized", TimestampMode::Clock, Duration::ZERO),
     ("clock_free", TimestampMode::QueryMajority, Duration::ZERO),
-    ("commit_wait 10 ms", TimestampMode::Clock, Duration::from_millis(10)),
+    (
+        "commit_wait 10 ms",
+        TimestampMode::Clock,
+        Duration::from_millis(10),
+    ),
 ];
 
 /// Write latency of Algorithm 1 under each of [`CLOCKS`], without and
@@ -191,7 +195,15 @@ pub fn clocks(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
                 }
             }
             let phases = c.phases() - phases0;
-            let mut row = OptRow::new(Switches::NONE, "write", congested, &lat, failed, phases, None);
+            let mut row = OptRow::new(
+                Switches::NONE,
+                "write",
+                congested,
+                &lat,
+                failed,
+                phases,
+                None,
+            );
             row.optimizations = name.to_string();
             row.summary.system = name.to_string();
             row.summary.op = "write".into();
@@ -210,7 +222,12 @@ fn congestion(lab: &Lab, o: &ExpOptions, congested: bool) -> Result<Option<Flood
     if !congested {
         return Ok(None);
     }
-    let f = Flood::start(lab, o.flows, o.flood_mbit, Duration::from_secs(2 * o.seconds + 30))?;
+    let f = Flood::start(
+        lab,
+        o.flows,
+        o.flood_mbit,
+        Duration::from_secs(2 * o.seconds + 30),
+    )?;
     sleep(Duration::from_secs(2));
     Ok(Some(f))
 }
@@ -234,7 +251,9 @@ pub fn run(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
         reader.set_timeout(Duration::from_secs(10));
         writer.set_timeout(Duration::from_secs(10));
         for key in ["rw/quiet", "rw/hot"] {
-            writer.write(key, value(0)).map_err(|e| err(e.to_string()))?;
+            writer
+                .write(key, value(0))
+                .map_err(|e| err(e.to_string()))?;
         }
         sleep(Duration::from_millis(500));
         for congested in [false, true] {
@@ -244,7 +263,9 @@ pub fn run(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
             let (lat, failed, phases) = reads(&mut reader, "rw/quiet", o.seconds);
             let w1 = wan(&cluster, &reader);
             let wan_delta = Some((w1.0 - w0.0, w1.1 - w0.1));
-            rows.push(OptRow::new(set, "quiet", congested, &lat, failed, phases, wan_delta));
+            rows.push(OptRow::new(
+                set, "quiet", congested, &lat, failed, phases, wan_delta,
+            ));
             // Contended: the writer overwrites the key back to back.
             let stop = Arc::new(AtomicBool::new(false));
             let writing = {
@@ -260,8 +281,18 @@ pub fn run(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
             };
             let (lat, failed, phases) = reads(&mut reader, "rw/hot", o.seconds);
             stop.store(true, Ordering::Relaxed);
-            writer = writing.join().map_err(|_| err("the writer panicked".into()))?;
-            rows.push(OptRow::new(set, "contended", congested, &lat, failed, phases, None));
+            writer = writing
+                .join()
+                .map_err(|_| err("the writer panicked".into()))?;
+            rows.push(OptRow::new(
+                set,
+                "contended",
+                congested,
+                &lat,
+                failed,
+                phases,
+                None,
+            ));
             if let Some(f) = flood {
                 f.stop();
             }
