@@ -217,11 +217,7 @@ impl VivaceModel {
         let advanced = new_done > old_done || new_req != old_req;
         // The data phase of a read widened to every replica (the fallback
         // of reading from fewer replicas).
-        let asked = |cur: &vivace_spec::client::Current| match &cur.phase {
-            Phase::RData { .. } => Some(cur.to.len()),
-            Phase::RDataWb { data_to, .. } => Some(data_to.len()),
-            _ => None,
-        };
+        let asked = |cur: &vivace_spec::client::Current| cur.data_asked().map(|(_, a)| a.len());
         let fell_back = !advanced
             && matches!(
                 (old.current.as_ref().and_then(asked), new.current.as_ref().and_then(asked)),

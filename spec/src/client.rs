@@ -83,6 +83,18 @@ pub struct Current {
     pub request: Option<Msg>,
 }
 
+impl Current {
+    /// A read's data phase (with or without the parallel write-back): the
+    /// timestamp its R-DATA asks for and the replicas it went to.
+    pub fn data_asked(&self) -> Option<(Ts, IdSet)> {
+        match &self.phase {
+            Phase::RData { mts, .. } => Some((*mts, self.to)),
+            Phase::RDataWb { mts, data_to, .. } => Some((*mts, *data_to)),
+            _ => None,
+        }
+    }
+}
+
 /// State of a client.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClientState {
@@ -685,11 +697,9 @@ impl Client {
             return false;
         }
         let all = self.replicas(&cur.key).len();
-        match &cur.phase {
-            Phase::RData { .. } => cur.to.len() < all,
-            Phase::RDataWb { data, data_to, .. } => data.is_none() && data_to.len() < all,
-            _ => false,
-        }
+        let has_data = matches!(cur.phase, Phase::RDataWb { data: Some(_), .. });
+        cur.data_asked()
+            .is_some_and(|(_, asked)| asked.len() < all && !has_data)
     }
 
     /// With a new timestamp in hand: the first data phase of a write or execute.
@@ -764,53 +774,37 @@ impl Client {
         let Some(cur) = &mut s.current else {
             return false;
         };
-        if self.fallback_pending(cur) {
-            let replicas = self.replicas(&cur.key);
-            let (mts, asked) = match &cur.phase {
-                Phase::RData { mts, .. } => (*mts, cur.to),
-                Phase::RDataWb { mts, data_to, .. } => (*mts, *data_to),
-                _ => unreachable!("fallback_pending checked the phase"),
-            };
+        let retransmit = self.deployment.options.retransmit;
+        let parallel = matches!(cur.phase, Phase::RDataWb { data: None, .. });
+        let fallback = self.fallback_pending(cur);
+        if let Some((mts, asked)) = cur.data_asked().filter(|_| fallback || parallel) {
             let msg = Msg::RData {
                 req: cur.req,
                 key: cur.key.clone(),
                 ts: mts,
             };
-            for dst in unacked(&replicas, asked) {
-                out.push((dst, msg.clone()));
-            }
-            let all: IdSet = replicas.iter().copied().collect();
-            match &mut cur.phase {
-                Phase::RDataWb { data_to, .. } => *data_to = all,
-                _ => {
-                    cur.to = all;
-                    if let Some(r) = &mut cur.request {
-                        *r = msg;
+            if fallback {
+                let replicas = self.replicas(&cur.key);
+                for dst in unacked(&replicas, asked) {
+                    out.push((dst, msg.clone()));
+                }
+                let all: IdSet = replicas.iter().copied().collect();
+                match &mut cur.phase {
+                    Phase::RDataWb { data_to, .. } => *data_to = all,
+                    _ => {
+                        // Later retransmissions go to all of them.
+                        cur.to = all;
+                        return retransmit;
                     }
                 }
-            }
-            // W-TS acknowledgements still missing are retransmitted below.
-            if !matches!(cur.phase, Phase::RDataWb { .. }) {
-                return self.deployment.options.retransmit;
-            }
-        } else if self.deployment.options.retransmit {
-            if let Phase::RDataWb {
-                mts,
-                data: None,
-                data_to,
-            } = &cur.phase
-            {
-                let msg = Msg::RData {
-                    req: cur.req,
-                    key: cur.key.clone(),
-                    ts: *mts,
-                };
-                for dst in data_to.iter() {
+            } else if retransmit {
+                // The parallel write-back's R-DATA: `request` is its W-TS.
+                for dst in asked.iter() {
                     out.push((dst, msg.clone()));
                 }
             }
         }
-        if !self.deployment.options.retransmit {
+        if !retransmit {
             return false;
         }
         if let Some(msg) = &cur.request {
