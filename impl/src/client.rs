@@ -411,6 +411,7 @@ fn phase_name(p: &Phase) -> &'static str {
         Phase::Ow { .. } => "OW",
         Phase::OrTs { .. } => "OR-TS",
         Phase::OrData { .. } => "OR-DATA",
+        Phase::Exec { .. } => "EXEC",
         Phase::OwTs { .. } => "OW-TS",
     }
 }

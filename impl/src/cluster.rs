@@ -23,6 +23,8 @@ pub struct LocalSpec {
     pub parallel_writeback: bool,
     /// Section 3.4.1 reading data from fewer replicas.
     pub fewer_replicas: bool,
+    /// Section 3.4.2 executing commands at replicas.
+    pub execute_at_replicas: bool,
     /// ABD writes without the clock (footnote 3).
     pub timestamps: TimestampMode,
     /// Bind on `::1` instead of `127.0.0.1`.
@@ -62,6 +64,7 @@ impl LocalSpec {
             writeback_skip: true,
             parallel_writeback: false,
             fewer_replicas: false,
+            execute_at_replicas: false,
             timestamps: TimestampMode::Clock,
             ipv6: false,
             dual_stack_servers: false,
@@ -200,6 +203,7 @@ impl LocalCluster {
             writeback_skip: spec.writeback_skip,
             parallel_writeback: spec.parallel_writeback,
             fewer_replicas: spec.fewer_replicas,
+            execute_at_replicas: spec.execute_at_replicas,
             clock_uncertainty: spec.clock_uncertainty,
         };
         let mut servers = Vec::new();

@@ -8,6 +8,7 @@
 //! writeback_skip = true         # Section 3.4.1 (C1 and C2)
 //! parallel_writeback = false    # Section 3.4.1: W-TS with R-DATA when C1 fails
 //! fewer_replicas = false        # Section 3.4.1: R-DATA to one replica, fallback to all
+//! execute_at_replicas = false   # Section 3.4.2: Algorithm 3 sends the command, not the value
 //! clock_uncertainty_us = 0      # commit-wait of each clock reading
 //!
 //! [marks]                       # TOS bytes; these are the defaults
@@ -156,6 +157,8 @@ pub struct ClusterConfig {
     pub parallel_writeback: bool,
     /// Section 3.4.1 reading data from fewer replicas.
     pub fewer_replicas: bool,
+    /// Section 3.4.2 executing commands at replicas.
+    pub execute_at_replicas: bool,
     /// Commit-wait after each clock reading (0: none).
     pub clock_uncertainty: Duration,
 }
@@ -172,6 +175,8 @@ struct RawConfig {
     parallel_writeback: Option<bool>,
     #[serde(default)]
     fewer_replicas: Option<bool>,
+    #[serde(default)]
+    execute_at_replicas: Option<bool>,
     #[serde(default)]
     clock_uncertainty_us: Option<u64>,
     #[serde(default)]
@@ -361,6 +366,7 @@ impl ClusterConfig {
             writeback_skip: raw.writeback_skip.unwrap_or(true),
             parallel_writeback: raw.parallel_writeback.unwrap_or(false),
             fewer_replicas: raw.fewer_replicas.unwrap_or(false),
+            execute_at_replicas: raw.execute_at_replicas.unwrap_or(false),
             clock_uncertainty: Duration::from_micros(raw.clock_uncertainty_us.unwrap_or(0)),
         };
         cfg.validate().map_err(|(what, i, problem)| {
@@ -517,6 +523,7 @@ impl ClusterConfig {
                 writeback_skip: self.writeback_skip,
                 parallel_writeback: self.parallel_writeback,
                 fewer_replicas: self.fewer_replicas,
+                execute_at_replicas: self.execute_at_replicas,
             },
             mutation: Mutation::None,
         })

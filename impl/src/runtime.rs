@@ -611,6 +611,7 @@ mod tests {
             writeback_skip: false,
             parallel_writeback: false,
             fewer_replicas: false,
+            execute_at_replicas: false,
             clock_uncertainty: Duration::ZERO,
         };
         let mut d = (*cfg.deployment()).clone();

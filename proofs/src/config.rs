@@ -348,6 +348,12 @@ impl ModelConfig {
                 "lossy+fewer_replicas",
                 "cross-site+fewer_replicas",
             ],
+            Algorithm::VivaceRmw => &[
+                "base+execute_at_replicas",
+                "crash+execute_at_replicas",
+                "lossy+execute_at_replicas",
+                "cross-site+execute_at_replicas",
+            ],
             _ => &[],
         }
     }
@@ -355,7 +361,8 @@ impl ModelConfig {
     /// Configuration by name. `NAME+SWITCH` is configuration `NAME` with
     /// that optimization switched on (Section 3.4.1): `writeback_skip`
     /// (ABD and Algorithm 1), `parallel_writeback` and `fewer_replicas`
-    /// (Algorithm 1); switches combine (`base+writeback_skip+fewer_replicas`).
+    /// (Algorithm 1), `execute_at_replicas` (Algorithm 3, Section 3.4.2);
+    /// switches combine (`base+writeback_skip+fewer_replicas`).
     pub fn named(algorithm: Algorithm, name: &str) -> Option<ModelConfig> {
         if let Some((base, switch)) = name.rsplit_once('+') {
             let mut cfg = Self::named(algorithm, base)?;
@@ -368,6 +375,7 @@ impl ModelConfig {
                     cfg.shrink_parallel();
                 }
                 ("fewer_replicas", Algorithm::VivaceRw) => o.fewer_replicas = true,
+                ("execute_at_replicas", Algorithm::VivaceRmw) => o.execute_at_replicas = true,
                 _ => return None,
             }
             return Some(cfg);
@@ -406,6 +414,7 @@ impl ModelConfig {
             (o.writeback_skip, "writeback_skip"),
             (o.parallel_writeback, "parallel_writeback"),
             (o.fewer_replicas, "fewer_replicas"),
+            (o.execute_at_replicas, "execute_at_replicas"),
         ] {
             if on {
                 v.push(name.to_string());

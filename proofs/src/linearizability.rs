@@ -41,6 +41,8 @@ pub struct HistOp {
     pub data_from_one: bool,
     /// The read's data phase fell back to every replica.
     pub fell_back: bool,
+    /// The execute's command ran at the replicas (Section 3.4.2).
+    pub executed_at_replicas: bool,
 }
 
 impl HistOp {
@@ -56,6 +58,7 @@ impl HistOp {
             parallel_write_back: false,
             data_from_one: false,
             fell_back: false,
+            executed_at_replicas: false,
         }
     }
 

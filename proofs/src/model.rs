@@ -224,6 +224,14 @@ impl VivaceModel {
                 (Some(a), Some(b)) if b > a
             );
         // The parallel write-back's phase completed: the data it holds.
+        // An execute's OW-TS after its command ran at the replicas.
+        let at_replicas = matches!(
+            old.current.as_ref().map(|cur| &cur.phase),
+            Some(Phase::OwTs {
+                at_replicas: true,
+                ..
+            })
+        );
         let parallel = match old.current.as_ref().map(|cur| &cur.phase) {
             Some(Phase::RDataWb {
                 data: Some((_, local)),
@@ -265,6 +273,7 @@ impl VivaceModel {
             let ret = new.done[k].clone();
             h.ops[c][k].write_back_skipped = skipped && matches!(ret, Ret::ReadOk(_));
             h.ops[c][k].parallel_write_back = parallel.is_some() && matches!(ret, Ret::ReadOk(_));
+            h.ops[c][k].executed_at_replicas = at_replicas && matches!(ret, Ret::ExecuteOk(_));
             let only_local = self.value_only_local(state, &h.ops[c][k].op, &ret);
             let op = &mut h.ops[c][k];
             op.ret = Some(ret);
@@ -363,15 +372,20 @@ impl VivaceModel {
                 continue;
             };
             let me = Id::from(i);
-            if s.parked
-                .iter()
-                .all(|p| live_reply(&state.nodes, p.from, me, p.req, !p.rmw))
-            {
+            // A parked EXEC still changes the server when it is applied,
+            // so it is kept until that can no longer happen.
+            let keep = |p: &vivace_spec::replica::Parked| {
+                live_reply(&state.nodes, p.from, me, p.req, !p.rmw)
+                    || p.exec.as_ref().is_some_and(|e| {
+                        !s.objects.get(&p.key).is_some_and(|o| exec_inert(o, e.ots))
+                    })
+            };
+            if s.parked.iter().all(keep) {
                 continue;
             }
+            let kept = s.parked.iter().filter(|p| keep(p)).cloned().collect();
             let mut s = s.clone();
-            s.parked
-                .retain(|p| live_reply(&state.nodes, p.from, me, p.req, !p.rmw));
+            s.parked = kept;
             state.nodes[i] = Hashed::new(NodeState::Server(s));
         }
     }
@@ -724,7 +738,10 @@ impl VivaceModel {
             let mut sends = Vec::new();
             actor.on_msg(&mut after, from, msg, &mut sends);
             for (to, msg) in sends {
-                if matches!(msg, Msg::AckRData { .. } | Msg::AckOrData { .. }) {
+                if matches!(
+                    msg,
+                    Msg::AckRData { .. } | Msg::AckOrData { .. } | Msg::AckExec { .. }
+                ) {
                     return false;
                 }
                 if to == env.dst {
@@ -780,8 +797,21 @@ fn inert_forever(s: &vivace_spec::replica::ServerState, msg: &Msg) -> bool {
         Msg::AbdStore { key, ts, .. } | Msg::WTs { key, ts, .. } => *ts <= get(key).0,
         Msg::Or { key, ots, .. } | Msg::OrTs { key, ots, .. } => *ots <= get(key).1,
         Msg::Ow { key, ots, .. } | Msg::OwTs { key, ots, .. } => *ots < get(key).1,
+        Msg::Exec { key, ots, .. } => s.objects.get(key).is_some_and(|o| exec_inert(o, *ots)),
         _ => false,
     }
+}
+
+/// Whether an EXEC of ordering timestamp `ots` (Section 3.4.2) leaves the
+/// object `o` unchanged now and in every later state: it was applied
+/// already (`exec_buf` holds `ots`; the entry goes only when a timestamp
+/// at least `ots` is adopted, and then `ts[key] ≥ ots > mts` rejects it),
+/// or it is rejected for a newer ordering timestamp (`ots[key]` only
+/// grows). As written; the mutant `exec-applies-to-other-ts` can apply a
+/// late EXEC again after its OW-TS, so collecting it there only removes
+/// executions of a mutant (a refutation found still stands).
+fn exec_inert(o: &vivace_spec::replica::Object, ots: vivace_spec::Ts) -> bool {
+    o.exec_buf.contains_key(&ots) || o.ots > ots
 }
 
 /// Whether the commutations `VivaceModel::ample` relies on hold with this
@@ -801,8 +831,11 @@ pub fn reduction_sound_with(m: vivace_spec::Mutation) -> bool {
         | WTsBeforeLocalMajority
         | ParallelWriteBackIgnoresC2
         | ParallelWriteBackNoWait
-        | FewerReplicasNoFallback => true,
-        RDataLowerTs | WTsKeepsOldValue | WRemoteStoresLower => false,
+        | FewerReplicasNoFallback
+        | ExecNoFallback => true,
+        // A replica applying to another value than `mts`'s makes the
+        // results of an EXEC phase differ, so their order matters.
+        RDataLowerTs | WTsKeepsOldValue | WRemoteStoresLower | ExecAppliesToOtherTs => false,
     }
 }
 

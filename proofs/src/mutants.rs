@@ -199,6 +199,36 @@ pub fn all() -> Vec<Mutant> {
             search: Search::Dfs,
         },
         Mutant {
+            name: "exec-applies-to-other-ts",
+            why: "Executing commands at replicas (Section 3.4.2) with a replica that applies the \
+                  command to whatever value it holds, not to the value of timestamp mts ('the \
+                  replicas apply the command to the value with timestamp mts (they may have to \
+                  wait until they obtain that value ...), or they reject the command if they see \
+                  a larger timestamp'). A replica that missed the previous execute computes from \
+                  a stale value, and the result it returns loses that execute.",
+            config: || {
+                let cfg = ModelConfig::named(Algorithm::VivaceRmw, "tiny+execute_at_replicas")
+                    .expect("a configuration of record");
+                mutated(cfg, "tiny+execute_at_replicas", Mutation::ExecAppliesToOtherTs)
+            },
+            refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
+        },
+        Mutant {
+            name: "exec-no-fallback",
+            why: "Executing commands at replicas (Section 3.4.2) without the fallback to OR-DATA: \
+                  when the replica that sends the result back crashes, or a majority waits for \
+                  the value of mts that only a crashed replica computed, the execute waits \
+                  forever although a majority of replicas is live (Section 4.3).",
+            config: || {
+                let cfg = ModelConfig::named(Algorithm::VivaceRmw, "crash+execute_at_replicas")
+                    .expect("a configuration of record");
+                mutated(cfg, "crash+execute_at_replicas", Mutation::ExecNoFallback)
+            },
+            refuted_by: PROGRESS,
+            search: Search::Dfs,
+        },
+        Mutant {
             name: "clock-goes-backwards",
             why: "The second client's clock lags by 2: its write, invoked after the other's \
                   completed, takes a lower timestamp and is lost; its next read returns the older \

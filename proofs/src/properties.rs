@@ -31,12 +31,15 @@ pub const DATA_FROM_ONE: &str = "a read takes its data from the one replica it a
 /// Name of a `sometimes` property.
 pub const FELL_BACK: &str = "a read's data phase falls back to every replica";
 /// Name of a `sometimes` property.
+pub const EXECUTED_AT_REPLICAS: &str = "an execute's command runs at the replicas";
+/// Name of a `sometimes` property.
 pub const ALL_FINISHED: &str = "every client finished";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
 /// Every `sometimes` property name.
-pub const SOMETIMES_NAMES: [&str; 11] = [
+pub const SOMETIMES_NAMES: [&str; 12] = [
     RMW_ABORTS,
+    EXECUTED_AT_REPLICAS,
     WRITE_BACK_SKIPPED,
     PARALLEL_WRITE_BACK,
     DATA_FROM_ONE,
@@ -76,8 +79,8 @@ fn precedes(s: &State, (c, i): (usize, usize), (d, j): (usize, usize)) -> bool {
 }
 
 /// No value lost (Section 4.3): every timestamp a live replica holds without
-/// its value (⊥) has that value at a live node (as `val`, in `remote_buf` or
-/// in `local_buf`) or in flight to one, or is superseded by a newer timestamp
+/// its value (⊥) has that value at a live node (as `val`, in `remote_buf`,
+/// `exec_buf` or `local_buf`) or in flight to one, or is superseded by a newer timestamp
 /// at a live replica. Otherwise a read of it would wait forever: the data a
 /// site disaster destroys.
 fn durable(m: &VivaceModel, s: &State) -> bool {
@@ -105,7 +108,9 @@ fn durable(m: &VivaceModel, s: &State) -> bool {
             let held = servers().any(|x| {
                 x.local_buf.contains_key(&(key.clone(), t))
                     || x.objects.get(key).is_some_and(|y| {
-                        (y.ts == t && y.val.is_some()) || y.remote_buf.contains_key(&t)
+                        (y.ts == t && y.val.is_some())
+                            || y.remote_buf.contains_key(&t)
+                            || y.exec_buf.contains_key(&t)
                     })
             });
             let in_flight = s.net.iter().chain(&s.doomed).any(
@@ -182,6 +187,12 @@ fn fell_back(_: &VivaceModel, s: &State) -> bool {
     ops(s).any(|(_, _, o)| o.fell_back)
 }
 
+/// An execute completed with its command run at the replicas (Section
+/// 3.4.2): EXEC, then OW-TS, no value sent by the client.
+fn executed_at_replicas(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| o.executed_at_replicas)
+}
+
 fn all_finished(m: &VivaceModel, s: &State) -> bool {
     m.all_finished(s)
 }
@@ -210,7 +221,16 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
             read_sees_concurrent_write,
         ));
     }
-    if vivace {
+    // Executing commands at replicas moves no data to the client, and
+    // writes no value to the local replicas, except on its fallback.
+    let exec = cfg.algorithm == Algorithm::VivaceRmw && cfg.options.execute_at_replicas;
+    if exec {
+        p.push(Property::sometimes(
+            EXECUTED_AT_REPLICAS,
+            executed_at_replicas,
+        ));
+    }
+    if vivace && !exec {
         p.push(Property::sometimes(DATA_LOCAL, data_from_local_site));
         // Reachable only if some local replica is not a replica (a replica
         // in the local set stores the value as it acknowledges W-LOCAL).

@@ -209,6 +209,12 @@ fn witness(cfg: ModelConfig, opts: RunOptions, report: &mut Report) -> bool {
     if unreached.is_empty() || !reduced {
         return !unreached.is_empty();
     }
+    eprintln!(
+        "  {}/{}: unreached with the reduction, searching without it: {}",
+        cfg.algorithm.name(),
+        cfg.name,
+        unreached.iter().copied().collect::<Vec<_>>().join("; ")
+    );
     let symmetric = cfg.symmetry;
     let model = VivaceModel::new(ModelConfig {
         partial_order: false,

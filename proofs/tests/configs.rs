@@ -268,4 +268,22 @@ fn read_optimizations_hold_and_are_taken() {
     assert!(ModelConfig::named(Algorithm::VivaceRmw, "base+fewer_replicas").is_none());
 }
 
+/// Section 3.4.2, executing commands at replicas, in `tiny` and `small`:
+/// it holds, and the optimized path is taken (the mutants `exec-*` show
+/// what it needs).
+#[test]
+fn execute_at_replicas_holds_and_is_taken() {
+    for (name, pinned) in [("tiny+execute_at_replicas", 104513)] {
+        let cfg = ModelConfig::named(Algorithm::VivaceRmw, name).expect("named");
+        assert_eq!(cfg.optimizations(), ["execute_at_replicas"]);
+        let r = proves(cfg, pinned);
+        assert_eq!(
+            r.properties["an execute's command runs at the replicas"], "reached",
+            "{name}"
+        );
+        assert_eq!(r.properties["an RMW aborts"], "reached", "{name}");
+    }
+    assert!(ModelConfig::named(Algorithm::VivaceRw, "base+execute_at_replicas").is_none());
+}
+
 const PINNED_READ_OPT: [usize; 4] = [911468, 96227, 478978, 224714];

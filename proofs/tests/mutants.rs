@@ -22,6 +22,8 @@ const PINNED: &[(&str, usize)] = &[
     ("parallel-write-back-ignores-c2", 399207),
     ("parallel-write-back-no-wait", 32538),
     ("fewer-replicas-no-fallback", 3041),
+    ("exec-applies-to-other-ts", 344389),
+    ("exec-no-fallback", 1519),
 ];
 
 /// One mutant at a time: breadth-first searches hold gigabytes.
@@ -125,6 +127,14 @@ fn parallel_write_back_no_wait() {
 #[test]
 fn fewer_replicas_no_fallback() {
     refute("fewer-replicas-no-fallback");
+}
+#[test]
+fn exec_applies_to_other_ts() {
+    refute("exec-applies-to-other-ts");
+}
+#[test]
+fn exec_no_fallback() {
+    refute("exec-no-fallback");
 }
 
 /// The mutants' own configurations without the mutation hold, so that each

@@ -155,9 +155,18 @@ fn every_reduction_keeps_the_reachable_histories() {
             spurious: 0,
         };
         lossy.options.retransmit = true;
-        cases.push(tiny);
-        cases.push(crash);
-        cases.push(lossy);
+        cases.push(tiny.clone());
+        cases.push(crash.clone());
+        cases.push(lossy.clone());
+        if a == Algorithm::VivaceRmw {
+            // Section 3.4.2: EXEC, its parked waits, `exec_buf` and the
+            // fallback to OR-DATA under every reduction.
+            for mut c in [tiny, crash, lossy] {
+                c.name = format!("{}+execute_at_replicas", c.name);
+                c.options.execute_at_replicas = true;
+                cases.push(c);
+            }
+        }
     }
     for cfg in cases {
         let name = format!("{}/{}", cfg.algorithm.name(), cfg.name);

@@ -58,8 +58,21 @@ pub enum Phase {
     OrTs { ots: Ts, mts: Ts },
     /// Algorithm 3 phase 2 (OR-DATA) for the data of `mts`.
     OrData { ots: Ts },
+    /// Section 3.4.2, executing commands at replicas: EXEC of the command
+    /// and `mts` to every replica; `result` is the command's result, from
+    /// the first reply that carries it.
+    Exec {
+        ots: Ts,
+        mts: Ts,
+        result: Option<Value>,
+    },
     /// Algorithm 3 phase 4 (OW-TS of `ots`); then return `result`.
-    OwTs { ots: Ts, result: Value },
+    /// `at_replicas`: the replicas executed the command (Section 3.4.2).
+    OwTs {
+        ots: Ts,
+        result: Value,
+        at_replicas: bool,
+    },
 }
 
 /// The operation in progress.
@@ -532,14 +545,12 @@ impl Client {
                         }
                         Some(result) => {
                             let msg = OwTs { req, key, ots: ts };
-                            self.send_phase(
-                                s,
-                                cur,
-                                Phase::OwTs { ots: ts, result },
-                                &replicas,
-                                msg,
-                                out,
-                            );
+                            let phase = Phase::OwTs {
+                                ots: ts,
+                                result,
+                                at_replicas: false,
+                            };
+                            self.send_phase(s, cur, phase, &replicas, msg, out);
                         }
                     }
                 }
@@ -583,12 +594,50 @@ impl Client {
                 match cur.votes.record(src, ok, n) {
                     Tally::Waiting => None,
                     Tally::Rejected => Some(Ret::Aborted),
+                    Tally::Accepted if self.deployment.options.execute_at_replicas => {
+                        self.exec_phase(s, cur, ots, mts, out);
+                        None
+                    }
                     Tally::Accepted => {
                         let req = s.next_req;
                         let msg = OrData { req, key, ts: mts };
                         self.send_phase(s, cur, Phase::OrData { ots }, &replicas, msg, out);
                         None
                     }
+                }
+            }
+            // Section 3.4.2: a majority applied the command, none rejected,
+            // and the result is in hand: OW-TS, as Algorithm 3's phase 4.
+            (
+                Phase::Exec {
+                    ots,
+                    mts,
+                    mut result,
+                },
+                AckExec { ok, result: r, .. },
+            ) => {
+                if result.is_none() && ok {
+                    result = r;
+                }
+                cur.phase = Phase::Exec {
+                    ots,
+                    mts,
+                    result: result.clone(),
+                };
+                match (cur.votes.record(src, ok, n), result) {
+                    (Tally::Rejected, _) => Some(Ret::Aborted),
+                    (Tally::Accepted, Some(result)) => {
+                        let req = s.next_req;
+                        let msg = OwTs { req, key, ots };
+                        let phase = Phase::OwTs {
+                            ots,
+                            result,
+                            at_replicas: true,
+                        };
+                        self.send_phase(s, cur, phase, &replicas, msg, out);
+                        None
+                    }
+                    _ => None,
                 }
             }
             (Phase::OrData { ots }, AckOrData { ok, val, .. }) => match (ok, val) {
@@ -682,11 +731,58 @@ impl Client {
         }
     }
 
+    /// Section 3.4.2: EXEC of the command and `mts` to every replica; the
+    /// ones in the client's site (else the first replica) send the result.
+    fn exec_phase(
+        &self,
+        s: &mut ClientState,
+        cur: &mut Current,
+        ots: Ts,
+        mts: Ts,
+        out: &mut Sends,
+    ) {
+        let replicas = self.replicas(&cur.key);
+        let here = |r: &Id| self.deployment.site(*r) == self.site;
+        let answer: Vec<Id> = if replicas.iter().any(here) {
+            replicas.iter().copied().filter(here).collect()
+        } else {
+            replicas.iter().copied().take(1).collect()
+        };
+        let exec = |result| Msg::Exec {
+            req: s.next_req,
+            key: cur.key.clone(),
+            ots,
+            mts,
+            command: self.command(cur).clone(),
+            result,
+        };
+        let (with, without) = (exec(true), exec(false));
+        let others: Vec<Id> = unacked(&replicas, answer.iter().copied().collect()).collect();
+        for &dst in &answer {
+            out.push((dst, with.clone()));
+        }
+        let phase = Phase::Exec {
+            ots,
+            mts,
+            result: None,
+        };
+        self.send_phase(s, cur, phase, &others, without, out);
+        cur.to = replicas.iter().copied().collect();
+    }
+
     /// Whether the client needs its timer: to retransmit, or for the
-    /// fallback of a data phase that asked fewer replicas than all.
+    /// fallback of a data phase that asked fewer replicas than all, or of
+    /// an EXEC phase.
     pub fn needs_timer(&self, s: &ClientState) -> bool {
         let Some(cur) = &s.current else { return false };
-        self.deployment.options.retransmit || self.fallback_pending(cur)
+        self.deployment.options.retransmit
+            || self.fallback_pending(cur)
+            || self.exec_fallback_pending(cur)
+    }
+
+    /// An EXEC phase that the timer moves to OR-DATA (Section 3.4.2).
+    fn exec_fallback_pending(&self, cur: &Current) -> bool {
+        matches!(cur.phase, Phase::Exec { .. }) && self.mutation() != Mutation::ExecNoFallback
     }
 
     /// The data phase asked fewer replicas than all and has no data yet.
@@ -774,6 +870,28 @@ impl Client {
         let Some(cur) = &mut s.current else {
             return false;
         };
+        // Section 3.4.2's fallback: an EXEC phase still open when the timer
+        // fires (the replica that sends the result crashed, or replicas wait
+        // for a value no one will send) continues as Algorithm 3 does,
+        // with OR-DATA of `mts`; the command is then applied here. The
+        // ordering timestamp of OR-TS stays valid: it is still this
+        // execute's, and a replica that applied the command computed the
+        // same value the client will write.
+        if let (true, Phase::Exec { ots, mts, .. }) = (self.exec_fallback_pending(cur), &cur.phase)
+        {
+            let (ots, mts) = (*ots, *mts);
+            let mut cur = s.current.take().expect("matched above");
+            let req = s.next_req;
+            let msg = Msg::OrData {
+                req,
+                key: cur.key.clone(),
+                ts: mts,
+            };
+            let replicas = self.replicas(&cur.key);
+            self.send_phase(s, &mut cur, Phase::OrData { ots }, &replicas, msg, out);
+            s.current = Some(cur);
+            return self.deployment.options.retransmit;
+        }
         let retransmit = self.deployment.options.retransmit;
         let parallel = matches!(cur.phase, Phase::RDataWb { data: None, .. });
         let fallback = self.fallback_pending(cur);

@@ -140,6 +140,15 @@ pub struct Options {
     /// every replica when the retransmission timer fires first (the
     /// fallback; the timer is armed for it even without `retransmit`).
     pub fewer_replicas: bool,
+    /// Section 3.4.2: Algorithm 3's execute sends the command, not the
+    /// value: after OR-TS, EXEC carries the command and `mts` to every
+    /// replica, which applies it to the value of exactly `mts` (waiting for
+    /// it, or rejecting on a newer timestamp) and keeps the new value in
+    /// `exec_buf` until OW-TS adopts it. The replicas in the client's site
+    /// (else the first replica) send the command's result back. When the
+    /// timer fires first, the execute falls back to Algorithm 3's OR-DATA
+    /// (the timer is armed for it even without `retransmit`).
+    pub execute_at_replicas: bool,
 }
 
 /// A deliberate bug, for the proofs' mutants: each drops a step the paper
@@ -185,6 +194,14 @@ pub enum Mutation {
     /// `ts[key] ≥ ts`, and is not answered from `remote_buf` (see
     /// `Server::serve_parked`).
     OrDataWaitsForTs,
+    /// Executing commands at replicas (Section 3.4.2), a replica applying
+    /// the command to whatever value it holds instead of the value of
+    /// exactly `mts` (no wait for it, no reject of a newer one).
+    ExecAppliesToOtherTs,
+    /// Executing commands at replicas without the fallback: an execute
+    /// whose EXEC phase cannot complete (its result's replica crashed, or
+    /// a majority waits for a value no one will send) waits for ever.
+    ExecNoFallback,
 }
 
 /// What every actor of a deployment knows: the directory, the sites of the

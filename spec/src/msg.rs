@@ -109,6 +109,28 @@ pub enum Msg {
     /// `*(ACK-OW-TS, status)`.
     AckOwTs { req: ReqId, ok: bool },
 
+    // ---- Section 3.4.2: executing commands at replicas ----
+    /// `*(EXEC, key, ots, mts, command, result)`: apply `command` to the
+    /// value of timestamp `mts` and keep the new value for ordering
+    /// timestamp `ots`; send the command's result back if `result`.
+    /// Prioritized: the command, not the value, travels (the optimization
+    /// is for commands smaller than values).
+    Exec {
+        req: ReqId,
+        key: Key,
+        ots: Ts,
+        mts: Ts,
+        command: Command,
+        result: bool,
+    },
+    /// `(ACK-EXEC, status, result)`: prioritized without the result,
+    /// normal with it (a result can be as large as a value).
+    AckExec {
+        req: ReqId,
+        ok: bool,
+        result: Option<Value>,
+    },
+
     // ---- administration (Section 4.3), in no algorithm ----
     /// Asks a server for the keys, after `after` in key order, whose
     /// replica holds a timestamp without its value (after a site disaster:
@@ -138,7 +160,9 @@ impl Msg {
             | AckOrTs { .. }
             | OrData { .. }
             | OwTs { .. }
-            | AckOwTs { .. } => Class::Priority,
+            | AckOwTs { .. }
+            | Exec { .. }
+            | AckExec { result: None, .. } => Class::Priority,
             ClockReq { .. }
             | ClockResp { .. }
             | AbdQuery { .. }
@@ -156,6 +180,9 @@ impl Msg {
             | Ow { .. }
             | AckOw { .. }
             | AckOrData { .. }
+            | AckExec {
+                result: Some(_), ..
+            }
             | Audit { .. }
             | AckAudit { .. } => Class::Normal,
         }
@@ -193,6 +220,8 @@ impl Msg {
             | AckOrData { req, .. }
             | OwTs { req, .. }
             | AckOwTs { req, .. }
+            | Exec { req, .. }
+            | AckExec { req, .. }
             | Audit { req, .. }
             | AckAudit { req, .. } => *req,
         }
@@ -230,6 +259,8 @@ impl Msg {
             AckOrData { .. } => "ACK-OR-DATA",
             OwTs { .. } => "OW-TS",
             AckOwTs { .. } => "ACK-OW-TS",
+            Exec { .. } => "EXEC",
+            AckExec { .. } => "ACK-EXEC",
             Audit { .. } => "AUDIT",
             AckAudit { .. } => "ACK-AUDIT",
         }
@@ -260,6 +291,7 @@ impl Msg {
                 | AckOrTs { .. }
                 | AckOrData { .. }
                 | AckOwTs { .. }
+                | AckExec { .. }
                 | AckAudit { .. }
         )
     }

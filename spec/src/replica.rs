@@ -4,6 +4,7 @@
 
 use crate::config::{Mutation, Shared};
 use crate::msg::Msg;
+use crate::object::{apply, Command};
 use crate::quorum::{majority, Tally, Votes};
 use crate::types::{Id, IdSet, Key, ReqId, Ts, Value};
 use crate::Timer;
@@ -21,6 +22,11 @@ pub struct Object {
     pub val: Option<Value>,
     /// `remote_buf[key]`: values that arrived by W-REMOTE ahead of their W-TS.
     pub remote_buf: BTreeMap<Ts, Value>,
+    /// Section 3.4.2's temporary buffer (executing commands at replicas):
+    /// for an ordering timestamp `ots`, the value this replica computed by
+    /// applying the execute's command, and the command's result, kept
+    /// until OW-TS of `ots` adopts the value.
+    pub exec_buf: BTreeMap<Ts, (Value, Value)>,
 }
 
 impl Default for Object {
@@ -30,6 +36,7 @@ impl Default for Object {
             ots: Ts::ZERO,
             val: Some(Value::empty()),
             remote_buf: BTreeMap::new(),
+            exec_buf: BTreeMap::new(),
         }
     }
 }
@@ -47,6 +54,17 @@ pub struct Propagation {
     pub acks: Votes,
 }
 
+/// What an EXEC asks for besides the value of `mts` (Section 3.4.2).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExecArgs {
+    /// The execute's ordering timestamp: the new value's timestamp.
+    pub ots: Ts,
+    /// The command.
+    pub command: Command,
+    /// Whether to send the command's result back.
+    pub result: bool,
+}
+
 /// A blocking request ("wait until ts[key] ≥ ts and val[key] ≠ ⊥") parked
 /// until the value arrives.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,8 +77,10 @@ pub struct Parked {
     pub key: Key,
     /// The timestamp asked for.
     pub ts: Ts,
-    /// R-DATA (Algorithm 1) or OR-DATA (Algorithm 3).
+    /// R-DATA (Algorithm 1) or OR-DATA / EXEC (Algorithm 3).
     pub rmw: bool,
+    /// An EXEC (Section 3.4.2): `ts` is its `mts`.
+    pub exec: Option<ExecArgs>,
 }
 
 /// State of a server.
@@ -131,7 +151,17 @@ impl Server {
                 let o = state.objects.entry(key).or_default();
                 out.push((src, AckRTs { req, ts: o.ts }));
             }
-            RData { req, key, ts } => touched = Some(park(state, src, req, key, ts, false)),
+            RData { req, key, ts } => {
+                let p = Parked {
+                    from: src,
+                    req,
+                    key,
+                    ts,
+                    rmw: false,
+                    exec: None,
+                };
+                touched = Some(park(state, p));
+            }
             WTs { req, key, ts } => {
                 let o = state.objects.entry(key.clone()).or_default();
                 if ts > o.ts {
@@ -234,13 +264,15 @@ impl Server {
 
             // ---------------- Algorithm 3 ----------------
             OrTs { req, key, ots } => {
-                let o = state.objects.entry(key).or_default();
+                let o = state.objects.entry(key.clone()).or_default();
                 let accept = match self.mutation() {
                     Mutation::OrTsAcceptsEqual => ots >= o.ots,
                     _ => ots > o.ots,
                 };
                 if accept {
                     o.ots = ots;
+                    // A parked EXEC of a lower `ots` is now rejected.
+                    touched = Some(key);
                     out.push((
                         src,
                         AckOrTs {
@@ -260,7 +292,39 @@ impl Server {
                     ));
                 }
             }
-            OrData { req, key, ts } => touched = Some(park(state, src, req, key, ts, true)),
+            OrData { req, key, ts } => {
+                let p = Parked {
+                    from: src,
+                    req,
+                    key,
+                    ts,
+                    rmw: true,
+                    exec: None,
+                };
+                touched = Some(park(state, p));
+            }
+            Exec {
+                req,
+                key,
+                ots,
+                mts,
+                command,
+                result,
+            } => {
+                let p = Parked {
+                    from: src,
+                    req,
+                    key,
+                    ts: mts,
+                    rmw: true,
+                    exec: Some(ExecArgs {
+                        ots,
+                        command,
+                        result,
+                    }),
+                };
+                touched = Some(park(state, p));
+            }
             OwTs { req, key, ots } => {
                 let o = state.objects.entry(key.clone()).or_default();
                 let ok = ots >= o.ots;
@@ -306,59 +370,131 @@ impl Server {
     /// `or-data-waits-for-ts`, refuted by `progress` in `vivace_rmw/crash`).
     /// The answer is the one the crashed replica would have given: the value
     /// a writer stored at a local majority under that timestamp.
+    ///
+    /// An EXEC (Section 3.4.2) is answered once its outcome is known: see
+    /// [`Server::exec_outcome`]. Applying one fills `exec_buf`, which can
+    /// make another parked EXEC ready, so this runs until none is.
     fn serve_parked(&self, state: &mut ServerState, key: &Key, out: &mut Sends) {
-        let Some(o) = state.objects.get(key) else {
-            return;
-        };
-        let lower_ok = self.mutation() == Mutation::RDataLowerTs;
-        // OR-DATA of `ts` answered from `remote_buf[ts]` (see above).
-        let buffered = |p: &Parked| {
-            (p.rmw && o.ts < p.ts && self.mutation() != Mutation::OrDataWaitsForTs)
-                .then(|| o.remote_buf.get(&p.ts))
-                .flatten()
-        };
-        let ready: Vec<Parked> = state
-            .parked
-            .iter()
-            .filter(|p| &p.key == key)
-            .filter(|p| {
-                (o.val.is_some() && (o.ts >= p.ts || (lower_ok && !p.rmw))) || buffered(p).is_some()
-            })
-            .cloned()
-            .collect();
-        for p in ready {
-            state.parked.remove(&p);
-            let val = o.val.clone();
-            let reply = if let Some(v) = buffered(&p) {
-                Msg::AckOrData {
+        loop {
+            let Some(o) = state.objects.get(key) else {
+                return;
+            };
+            let ready: Vec<(Parked, Reply)> = state
+                .parked
+                .iter()
+                .filter(|p| &p.key == key)
+                .filter_map(|p| self.answer(o, p).map(|r| (p.clone(), r)))
+                .collect();
+            if ready.is_empty() {
+                return;
+            }
+            let o = state.objects.get_mut(key).expect("looked up above");
+            for (p, reply) in ready {
+                state.parked.remove(&p);
+                let msg = match reply {
+                    Reply::Msg(m) => m,
+                    Reply::Applied { ots, new, result } => {
+                        let back = p.exec.as_ref().is_some_and(|e| e.result);
+                        o.exec_buf.insert(ots, (new, result.clone()));
+                        Msg::AckExec {
+                            req: p.req,
+                            ok: true,
+                            result: back.then_some(result),
+                        }
+                    }
+                };
+                out.push((p.from, msg));
+            }
+        }
+    }
+
+    /// The answer to parked request `p` given object `o`, if it can be
+    /// answered now.
+    fn answer(&self, o: &Object, p: &Parked) -> Option<Reply> {
+        let mutation = self.mutation();
+        if let Some(e) = &p.exec {
+            return self.exec_outcome(o, p.ts, e).map(|r| match r {
+                Ok((new, result)) => Reply::Applied {
+                    ots: e.ots,
+                    new,
+                    result,
+                },
+                Err(()) => Reply::Msg(Msg::AckExec {
+                    req: p.req,
+                    ok: false,
+                    result: None,
+                }),
+            });
+        }
+        // OR-DATA of `ts` answered from a buffer (see above).
+        if p.rmw && o.ts < p.ts && mutation != Mutation::OrDataWaitsForTs {
+            if let Some(v) = buffered(o, p.ts) {
+                return Some(Reply::Msg(Msg::AckOrData {
                     req: p.req,
                     ok: true,
                     val: Some(v.clone()),
-                }
-            } else if p.rmw {
-                // Algorithm 3: the data of exactly `ts`, else status false.
-                if o.ts == p.ts {
-                    Msg::AckOrData {
-                        req: p.req,
-                        ok: true,
-                        val,
-                    }
-                } else {
-                    Msg::AckOrData {
-                        req: p.req,
-                        ok: false,
-                        val: None,
-                    }
-                }
-            } else {
-                Msg::AckRData {
-                    req: p.req,
-                    ts: o.ts,
-                    val: val.expect("checked above"),
-                }
-            };
-            out.push((p.from, reply));
+                }));
+            }
         }
+        let lower_ok = mutation == Mutation::RDataLowerTs && !p.rmw;
+        let val = o.val.clone()?;
+        if o.ts < p.ts && !lower_ok {
+            return None;
+        }
+        Some(Reply::Msg(if !p.rmw {
+            Msg::AckRData {
+                req: p.req,
+                ts: o.ts,
+                val,
+            }
+        } else if o.ts == p.ts {
+            // Algorithm 3: the data of exactly `ts`, else status false.
+            Msg::AckOrData {
+                req: p.req,
+                ok: true,
+                val: Some(val),
+            }
+        } else {
+            Msg::AckOrData {
+                req: p.req,
+                ok: false,
+                val: None,
+            }
+        }))
+    }
+
+    /// Section 3.4.2: what an EXEC of ordering timestamp `e.ots` for the
+    /// value of `mts` does at a replica holding `o`, once it can do
+    /// anything: `Ok` the new value and result (applied now, or already,
+    /// for a repeated EXEC), `Err` a reject (a newer ordering timestamp, or
+    /// a newer value than `mts`, was seen), `None` wait for the value of
+    /// `mts`. The value of `mts` is `val` when `ts[key] = mts`, or one
+    /// buffered under `mts` (W-REMOTE's `remote_buf`, or another EXEC's
+    /// `exec_buf`: every replica that applies the execute of `mts` computes
+    /// the same value).
+    pub fn exec_outcome(
+        &self,
+        o: &Object,
+        mts: Ts,
+        e: &ExecArgs,
+    ) -> Option<Result<(Value, Value), ()>> {
+        if let Some(done) = o.exec_buf.get(&e.ots) {
+            return Some(Ok(done.clone()));
+        }
+        if o.ots > e.ots {
+            return Some(Err(()));
+        }
+        if self.mutation() == Mutation::ExecAppliesToOtherTs {
+            if let Some(v) = &o.val {
+                return Some(Ok(apply(v, &e.command)));
+            }
+        }
+        if o.ts > mts {
+            return Some(Err(()));
+        }
+        let v = if o.ts == mts { o.val.as_ref() } else { None };
+        v.or_else(|| buffered(o, mts))
+            .map(|v| Ok(apply(v, &e.command)))
     }
 
     /// Retransmission timer: resend W-REMOTE to the replicas that have not
@@ -410,17 +546,29 @@ impl Server {
     }
 }
 
-/// Parks an R-DATA (`rmw: false`) or OR-DATA until it can be answered;
-/// returns the key, whose parked requests the caller then serves.
-fn park(state: &mut ServerState, from: Id, req: ReqId, key: Key, ts: Ts, rmw: bool) -> Key {
-    state.objects.entry(key.clone()).or_default();
-    state.parked.insert(Parked {
-        from,
-        req,
-        key: key.clone(),
-        ts,
-        rmw,
-    });
+/// How a parked request is answered.
+enum Reply {
+    /// With this message.
+    Msg(Msg),
+    /// An EXEC applied: buffer `new` under `ots`, answer with `result`.
+    Applied { ots: Ts, new: Value, result: Value },
+}
+
+/// A value held under timestamp `ts` ahead of its OW-TS (W-TS): propagated
+/// by W-REMOTE, or computed by an EXEC (Section 3.4.2).
+fn buffered(o: &Object, ts: Ts) -> Option<&Value> {
+    o.remote_buf
+        .get(&ts)
+        .or_else(|| o.exec_buf.get(&ts).map(|(v, _)| v))
+}
+
+/// Parks a request that waits for a value (R-DATA, OR-DATA, EXEC) until
+/// it can be answered; returns the key, whose parked requests the caller
+/// then serves.
+fn park(state: &mut ServerState, p: Parked) -> Key {
+    state.objects.entry(p.key.clone()).or_default();
+    let key = p.key.clone();
+    state.parked.insert(p);
     key
 }
 
@@ -432,12 +580,15 @@ fn park(state: &mut ServerState, from: Id, req: ReqId, key: Key, ts: Ts, rmw: bo
 /// value is found; deleting them in both cases bounds `remote_buf`.
 fn adopt_timestamp(o: &mut Object, ts: Ts, mutation: Mutation) {
     o.ts = ts;
-    match o.remote_buf.remove(&ts) {
+    match buffered(o, ts).cloned() {
         Some(v) => o.val = Some(v),
         None if mutation == Mutation::WTsKeepsOldValue => {}
         None => o.val = None,
     }
     o.remote_buf = o.remote_buf.split_off(&ts);
+    o.remote_buf.remove(&ts);
+    o.exec_buf = o.exec_buf.split_off(&ts);
+    o.exec_buf.remove(&ts);
 }
 
 /// Ids of `set` not in `acked`.

@@ -147,3 +147,67 @@ fn fewer_replicas_sends_one_r_data() {
         "priority datagrams per read, off and on"
     );
 }
+
+/// Section 3.4.2, executing commands at replicas, on real sockets.
+#[test]
+fn execute_at_replicas_is_linearizable() {
+    let mut spec = LocalSpec::figure5(4);
+    spec.execute_at_replicas = true;
+    one_spec(Algorithm::VivaceRmw, spec);
+}
+
+/// Executing commands at replicas moves the command, not the value: with
+/// a 4 KiB value and a 1-byte append, the client sends no normal-class
+/// byte (no W-LOCAL of the value) and no value crosses the WAN (no
+/// ACK-OR-DATA from site B, no W-REMOTE); without it, the client sends
+/// the value to its three local replicas and W-REMOTE carries it to the two
+/// replicas in site B. The results are the same either way.
+#[test]
+fn execute_at_replicas_sends_the_command_not_the_value() {
+    use vivace_spec::{Bytes, Command};
+    let big = "x".repeat(4096);
+    let mut results = Vec::new();
+    let mut per_exec = Vec::new();
+    for at_replicas in [false, true] {
+        let mut spec = LocalSpec::figure5(1);
+        spec.containers = vec![("rmw/".into(), Algorithm::VivaceRmw)];
+        spec.execute_at_replicas = at_replicas;
+        let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
+        let mut c = cluster.client(0).expect("client");
+        c.execute("rmw/k", Command::Append(Bytes::from(big.as_str())))
+            .expect("first execute");
+        std::thread::sleep(Duration::from_millis(300));
+        let (client0, wan0) = (
+            c.counters().sent_bytes_normal,
+            cluster.total_server_counters().wan_bytes_normal,
+        );
+        let mut last = Bytes::from("");
+        for _ in 0..10 {
+            last = c
+                .execute("rmw/k", Command::Append(Bytes::from("y")))
+                .expect("execute");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let client = (c.counters().sent_bytes_normal - client0) / 10;
+        let wan = (cluster.total_server_counters().wan_bytes_normal - wan0) / 10;
+        println!("execute_at_replicas={at_replicas}: per execute, client normal bytes {client}, WAN normal bytes {wan}");
+        per_exec.push((client, wan));
+        results.push(last);
+    }
+    assert_eq!(results[0], results[1], "same result either way");
+    assert_eq!(results[1].len(), 4096 + 10);
+    let ((client_off, wan_off), (client_on, wan_on)) = (per_exec[0], per_exec[1]);
+    assert!(
+        client_off >= 3 * 4096,
+        "W-LOCAL of the value to 3 local replicas: {client_off}"
+    );
+    assert!(
+        wan_off >= 2 * 4096,
+        "W-REMOTE of the value to site B: {wan_off}"
+    );
+    assert_eq!(
+        client_on, 0,
+        "the client sends only EXEC and OW-TS (priority)"
+    );
+    assert_eq!(wan_on, 0, "no value crosses the WAN");
+}

@@ -905,6 +905,7 @@ pub fn load(o: &ExpOptions) -> Result<(Vec<Summary>, Vec<super::load::LoadPoint>
 pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
     let lab = Lab::up(o.wan)?;
     let mut rows = super::opts::run(&lab, o)?;
+    rows.extend(super::opts::executes(&lab, o)?);
     rows.extend(super::opts::clocks(&lab, o)?);
     let mut csv = String::from(
         "optimizations,workload,congested,count,failed,p50_ms,p90_ms,p99_ms,max_ms,phases_per_read,wan_priority_per_read,wan_normal_per_read\n",
@@ -916,7 +917,10 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
          *contended*: a key a second client in site A overwrites back to back. Congestion: \
          {} × {} Mbit/s of UDP from A to B; {} ms one way, {} Mbit/s. Phases: `sendwait`s \
          per read (Algorithm 1: R-TS, R-DATA, W-TS). WAN bytes per read (both directions, \
-         all nodes) on the quiet key only. The last rows: Algorithm 1's write under each \
+         all nodes) on the quiet key only. The `execute` rows: Algorithm 3 (Section 3.4.2, \
+         executing commands at replicas, off and on), a 16 KiB value and a 1-byte append, one \
+         client alone on its key; phases and WAN bytes are per execute (the background \
+         propagation included). The last rows: Algorithm 1's write under each \
          clock mode (`synchronized`: the paper's clock; `clock_free`: the highest timestamp \
          of a majority, one more round trip; `commit_wait`: each clock reading waits out \
          10 ms of uncertainty), a writer alone on its key.\n\n\

@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vivace_spec::{Algorithm, Bytes, TimestampMode};
+use vivace_spec::{Algorithm, Bytes, Command, TimestampMode};
 
 /// One set of switches, named as in `check --json`'s `optimizations`.
 #[derive(Clone, Copy, Debug)]
@@ -207,6 +207,72 @@ pub fn clocks(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
             row.optimizations = name.to_string();
             row.summary.system = name.to_string();
             row.summary.op = "write".into();
+            rows.push(row);
+            if let Some(f) = flood {
+                f.stop();
+            }
+        }
+        drop(cluster);
+    }
+    Ok(rows)
+}
+
+/// Section 3.4.2: Algorithm 3's execute with the command executed at the
+/// replicas, off and on, without and with congestion, `o.seconds` per row.
+/// A 16 KiB value, and a 1-byte append (the command travels, not the
+/// value): latency, phases and WAN bytes per execute, one client alone on
+/// its key.
+pub fn executes(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
+    let err = |e: String| LabError::Unavailable(format!("opts: {e}"));
+    let mut rows = Vec::new();
+    for at_replicas in [false, true] {
+        if interrupted() {
+            break;
+        }
+        let mut spec = LocalSpec::figure5(1);
+        spec.containers = vec![("rmw/".into(), Algorithm::VivaceRmw)];
+        spec.execute_at_replicas = at_replicas;
+        let mut cluster = lab.start_cluster(spec)?;
+        let mut c = cluster.client(0).map_err(|e| err(e.to_string()))?;
+        c.set_timeout(Duration::from_secs(10));
+        let big = Bytes::from(vec![b'v'; 16 * 1024]);
+        c.execute("rmw/k", Command::Append(big))
+            .map_err(|e| err(e.to_string()))?;
+        sleep(Duration::from_millis(500));
+        for congested in [false, true] {
+            let flood = congestion(lab, o, congested)?;
+            let (mut lat, mut failed) = (Vec::new(), 0);
+            let phases0 = c.phases();
+            let w0 = wan(&cluster, &c);
+            let end = Instant::now() + Duration::from_secs(o.seconds);
+            while Instant::now() < end && !interrupted() {
+                let t = Instant::now();
+                match c.execute("rmw/k", Command::Append(Bytes::from("y"))) {
+                    Ok(_) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                    Err(_) => failed += 1,
+                }
+            }
+            // The background propagation of the last values (without
+            // the optimization) counts too.
+            sleep(Duration::from_secs(1));
+            let w1 = wan(&cluster, &c);
+            let set = if at_replicas {
+                "execute_at_replicas"
+            } else {
+                "none"
+            };
+            let mut row = OptRow::new(
+                Switches::NONE,
+                "execute",
+                congested,
+                &lat,
+                failed,
+                c.phases() - phases0,
+                Some((w1.0 - w0.0, w1.1 - w0.1)),
+            );
+            row.optimizations = set.to_string();
+            row.summary.system = set.to_string();
+            row.summary.op = "execute (16 KiB value, 1-byte append)".into();
             rows.push(row);
             if let Some(f) = flood {
                 f.stop();
