@@ -588,8 +588,9 @@ enum LabCmd {
     /// Offered data rate swept from 10% to 150% of the link: Algorithms 1
     /// and 3, and ABD and Algorithm 2 with every message prioritized.
     Load(LabArgs),
-    /// The read optimizations of Section 3.4.1 on and off (issue 6):
-    /// latency, phases and WAN bytes per read.
+    /// The optimizations of Section 3.4 on and off (issue 6): the read
+    /// optimizations, executing commands at replicas, and the clock modes;
+    /// latency, phases and WAN bytes per operation.
     Opts(LabArgs),
     /// Every experiment in turn: fig4, fig6, fig7, etcd, load, fig8, opts
     /// (about 45 minutes with the default lengths).

@@ -5,7 +5,9 @@
 //!   phases per read, WAN bytes per read by class;
 //! - **contended**: reads of a key a second client in site A overwrites
 //!   back to back (C1 often fails): latency and phases per read;
-//! each without and with the congestion of Figure 7.
+//! each without and with the congestion of Figure 7. Then Algorithm 3's
+//! execute with and without executing commands at replicas (Section
+//! 3.4.2), and Algorithm 1's write under each clock mode.
 
 use super::experiments::{summarize, ExpOptions, Summary};
 use super::traffic::Flood;
