@@ -14,6 +14,7 @@ pub mod linearizability;
 pub mod model;
 pub mod mutants;
 pub mod properties;
+pub mod reconfig;
 pub mod run;
 pub mod shared;
 pub mod symmetry;

@@ -52,6 +52,9 @@ enum Cmd {
         #[arg(long)]
         only: Option<String>,
     },
+    /// The directory service's reconfiguration protocol (issue 6): check it
+    /// and refute its mutants, printing their counterexamples.
+    Reconfig,
     /// Serve Stateright's Explorer for a model on 127.0.0.1.
     Explore {
         /// abd, vivace_rw, lan_rmw or vivace_rmw.
@@ -230,6 +233,11 @@ fn run(cli: Cli) -> Result<bool, String> {
             if !any {
                 return Err(format!("no mutant named {:?}", only.unwrap_or_default()));
             }
+            Ok(ok)
+        }
+        Cmd::Reconfig => {
+            let (report, ok) = vivace_proofs::reconfig::check_all();
+            print!("{report}");
             Ok(ok)
         }
         Cmd::Explore {
