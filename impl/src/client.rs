@@ -75,7 +75,14 @@ pub struct Client {
     timeout: Duration,
     recorder: Option<Recorder>,
     pending: Option<Pending>,
+    /// Since when the client coordinates its operations itself because
+    /// its delegate timed out (Section 3.4.2).
+    delegate_timed_out_at: Option<Instant>,
 }
+
+/// How long a client whose delegate timed out coordinates its operations
+/// itself before it tries its delegate again.
+pub const DELEGATE_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// The operation a [`Client`] has in progress.
 struct Pending {
@@ -126,6 +133,7 @@ impl Client {
             timeout: Duration::from_secs(5),
             recorder: None,
             pending: None,
+            delegate_timed_out_at: None,
         })
     }
 
@@ -273,14 +281,25 @@ impl Client {
         }
         let before = self.done_len();
         let effects = self.driver.effect_sends();
+        let now = Instant::now();
+        let since = &mut self.delegate_timed_out_at;
         self.driver.with_state(|actor, state, sends| {
             let (Node::Client(c), NodeState::Client(s)) = (actor, state) else {
                 unreachable!("a Client drives a client actor")
             };
+            // Try the delegate again some time after it timed out.
+            match (s.delegate_timed_out, *since) {
+                (true, None) => *since = Some(now),
+                (true, Some(t)) if now - t >= DELEGATE_RETRY_AFTER => {
+                    c.trust_delegate(s);
+                    *since = None;
+                }
+                _ => {}
+            }
             c.invoke(s, key, op, sends);
-            // As the spec's Node does on start: arm the retransmission
-            // timer while an operation is in progress.
-            let timer = c.deployment.options.retransmit && s.current.is_some();
+            // As the spec's Node does on start: arm the timer if the
+            // operation's first phase needs it.
+            let timer = c.needs_timer(s).then(|| c.timer_after(s));
             ((), timer)
         });
         self.pending = Some(Pending {
@@ -390,7 +409,7 @@ impl Client {
                 mts, data: None, ..
             } => ClientError::ValueLost(Some(*mts)),
             Phase::OrData { .. } => ClientError::ValueLost(None),
-            Phase::Clock => ClientError::Timeout(self.timeout),
+            Phase::Clock | Phase::Delegated { .. } => ClientError::Timeout(self.timeout),
             Phase::WLocal { .. } => quorum("W-LOCAL", majority(cur.to.len())),
             p => quorum(phase_name(p), majority(replicas)),
         }
@@ -413,5 +432,6 @@ fn phase_name(p: &Phase) -> &'static str {
         Phase::OrData { .. } => "OR-DATA",
         Phase::Exec { .. } => "EXEC",
         Phase::OwTs { .. } => "OW-TS",
+        Phase::Delegated { .. } => "DELEGATE",
     }
 }

@@ -25,6 +25,8 @@ pub struct LocalSpec {
     pub fewer_replicas: bool,
     /// Section 3.4.2 executing commands at replicas.
     pub execute_at_replicas: bool,
+    /// Section 3.4.2 delegating to a replica.
+    pub delegation: bool,
     /// ABD writes without the clock (footnote 3).
     pub timestamps: TimestampMode,
     /// Bind on `::1` instead of `127.0.0.1`.
@@ -65,6 +67,7 @@ impl LocalSpec {
             parallel_writeback: false,
             fewer_replicas: false,
             execute_at_replicas: false,
+            delegation: false,
             timestamps: TimestampMode::Clock,
             ipv6: false,
             dual_stack_servers: false,
@@ -204,6 +207,7 @@ impl LocalCluster {
             parallel_writeback: spec.parallel_writeback,
             fewer_replicas: spec.fewer_replicas,
             execute_at_replicas: spec.execute_at_replicas,
+            delegation: spec.delegation,
             clock_uncertainty: spec.clock_uncertainty,
         };
         let mut servers = Vec::new();

@@ -9,6 +9,7 @@
 //! parallel_writeback = false    # Section 3.4.1: W-TS with R-DATA when C1 fails
 //! fewer_replicas = false        # Section 3.4.1: R-DATA to one replica, fallback to all
 //! execute_at_replicas = false   # Section 3.4.2: Algorithm 3 sends the command, not the value
+//! delegation = false            # Section 3.4.2: one DELEGATE to a server of the client's site
 //! clock_uncertainty_us = 0      # commit-wait of each clock reading
 //!
 //! [marks]                       # TOS bytes; these are the defaults
@@ -159,6 +160,8 @@ pub struct ClusterConfig {
     pub fewer_replicas: bool,
     /// Section 3.4.2 executing commands at replicas.
     pub execute_at_replicas: bool,
+    /// Section 3.4.2 delegating to a replica (Algorithms 1 and 3).
+    pub delegation: bool,
     /// Commit-wait after each clock reading (0: none).
     pub clock_uncertainty: Duration,
 }
@@ -177,6 +180,8 @@ struct RawConfig {
     fewer_replicas: Option<bool>,
     #[serde(default)]
     execute_at_replicas: Option<bool>,
+    #[serde(default)]
+    delegation: Option<bool>,
     #[serde(default)]
     clock_uncertainty_us: Option<u64>,
     #[serde(default)]
@@ -367,6 +372,7 @@ impl ClusterConfig {
             parallel_writeback: raw.parallel_writeback.unwrap_or(false),
             fewer_replicas: raw.fewer_replicas.unwrap_or(false),
             execute_at_replicas: raw.execute_at_replicas.unwrap_or(false),
+            delegation: raw.delegation.unwrap_or(false),
             clock_uncertainty: Duration::from_micros(raw.clock_uncertainty_us.unwrap_or(0)),
         };
         cfg.validate().map_err(|(what, i, problem)| {
@@ -524,6 +530,7 @@ impl ClusterConfig {
                 parallel_writeback: self.parallel_writeback,
                 fewer_replicas: self.fewer_replicas,
                 execute_at_replicas: self.execute_at_replicas,
+                delegation: self.delegation,
             },
             mutation: Mutation::None,
         })

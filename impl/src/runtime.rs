@@ -14,6 +14,7 @@ use stateright::actor::{Actor, Command, Out};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -213,11 +214,12 @@ impl Driver {
         &self.state
     }
 
-    /// Changes the state through `f` and interprets the sends it returns
-    /// (used by the client library to invoke operations).
+    /// Changes the state through `f` and interprets the sends it returns,
+    /// and the timer it asks for, if any (used by the client library to
+    /// invoke operations).
     pub fn with_state<R>(
         &mut self,
-        f: impl FnOnce(&Node, &mut NodeState, &mut Vec<(Id, Msg)>) -> (R, bool),
+        f: impl FnOnce(&Node, &mut NodeState, &mut Vec<(Id, Msg)>) -> (R, Option<Range<Duration>>),
     ) -> R {
         let mut sends = Vec::new();
         let (r, timer) = f(&self.actor, &mut self.state, &mut sends);
@@ -225,11 +227,8 @@ impl Driver {
         for (dst, m) in sends {
             out.send(dst, m);
         }
-        if timer {
-            out.set_timer(
-                vivace_spec::Timer::Retransmit,
-                vivace_spec::node::RETRANSMIT_AFTER,
-            );
+        if let Some(after) = timer {
+            out.set_timer(vivace_spec::Timer::Retransmit, after);
         }
         self.apply(out);
         self.drain_local();
@@ -264,7 +263,18 @@ impl Driver {
         for c in out {
             match c {
                 Command::Send(dst, msg) => {
-                    if matches!(msg, Msg::Ow { .. } | Msg::OwTs { .. } | Msg::WLocal { .. }) {
+                    // A delegated execute (Section 3.4.2): the delegate may
+                    // send them.
+                    let delegated_execute = matches!(
+                        msg,
+                        Msg::Delegate {
+                            op: vivace_spec::Op::Execute(_),
+                            ..
+                        }
+                    );
+                    if delegated_execute
+                        || matches!(msg, Msg::Ow { .. } | Msg::OwTs { .. } | Msg::WLocal { .. })
+                    {
                         self.effect_sends += 1;
                     }
                     if dst == self.id {
@@ -612,6 +622,7 @@ mod tests {
             parallel_writeback: false,
             fewer_replicas: false,
             execute_at_replicas: false,
+            delegation: false,
             clock_uncertainty: Duration::ZERO,
         };
         let mut d = (*cfg.deployment()).clone();

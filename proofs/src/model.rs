@@ -19,7 +19,7 @@ use stateright::{Model, Property};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use vivace_spec::client::{Client, Phase};
+use vivace_spec::client::{Client, ClientState, Phase};
 use vivace_spec::{Deployment, Id, IdSet, Msg, Node, NodeState, Op, Ret, Value};
 
 /// A message in flight.
@@ -325,8 +325,15 @@ impl VivaceModel {
     /// so removing them keeps every reachable actor state and history.
     /// Likewise a parked R-DATA / OR-DATA whose client has left that phase:
     /// all it can still do is send such a dead reply.
+    ///
+    /// The same holds for the coordinators a delegate runs for clients
+    /// (Section 3.4.2): a reply to a delegated operation's phase it has
+    /// left is dead, and so is its request once that reply is dead and
+    /// the handler inert.
     fn collect_dead(&self, state: &mut State) {
-        // `data`: the reply is R-DATA's (see `Client::awaits`).
+        // Whether actor `dst` still waits for a reply from `src` to `req`
+        // (`data`: the reply is R-DATA's, see `Client::awaits`): a client,
+        // or a delegate's coordinator of a client's operation.
         let live_reply = |nodes: &[Hashed<NodeState>], dst: Id, src: Id, req, data| match &*nodes
             [usize::from(dst)]
         {
@@ -334,7 +341,12 @@ impl VivaceModel {
                 .current
                 .as_ref()
                 .is_some_and(|cur| Client::awaits(cur, src, req, data)),
-            _ => true,
+            NodeState::Server(s) => s.delegations.values().any(|d| {
+                d.current
+                    .as_ref()
+                    .is_some_and(|cur| Client::awaits(cur, src, req, data))
+            }),
+            NodeState::Clock(_) => true,
         };
         let nodes = &state.nodes;
         let live = |env: &Envelope| match &*nodes[usize::from(env.dst)] {
@@ -350,16 +362,26 @@ impl VivaceModel {
                     .local_buf
                     .values()
                     .any(|p| p.req == req && !p.acks.from.contains(env.src)),
-                // A client's request whose reply is dead and whose handler
-                // can no longer change the server.
-                _ if self.is_client(env.src) => {
+                // A reply to a delegated operation's phase.
+                _ if env.msg.is_reply() => live_reply(
+                    nodes,
+                    env.dst,
+                    env.src,
+                    env.msg.req(),
+                    env.msg.is_read_data(),
+                ),
+                // A request (of a client, or of a delegate's coordinator)
+                // whose reply is dead and whose handler can no longer
+                // change the server. Propagation (W-LOCAL, W-REMOTE) and
+                // DELEGATE are kept by `inert_forever` as they must be.
+                _ if env.src != self.cfg.clock_id() => {
                     live_reply(
                         nodes,
                         env.src,
                         env.dst,
                         env.msg.req(),
                         env.msg.is_read_data(),
-                    ) || !inert_forever(s, &env.msg)
+                    ) || !inert_forever(s, env.src, &env.msg)
                 }
                 _ => true,
             },
@@ -673,27 +695,27 @@ impl VivaceModel {
                     }
                     Msg::WRemote { .. } => self.propagation_commutes(s, env, timers),
                     Msg::AckWRemote { .. } => state.net.len() > 1,
+                    // A reply to a delegated operation's phase (Section
+                    // 3.4.2) that does not complete it: as for a client.
+                    _ if env.msg.is_reply() && state.net.len() > 1 => {
+                        s.delegations.iter().any(|(&client, d)| {
+                            d.current.as_ref().is_some_and(|cur| {
+                                let c = Client::coordinator(self.deployment.clone(), client);
+                                let before = ClientState {
+                                    current: Some(cur.clone()),
+                                    ..ClientState::default()
+                                };
+                                only_counts(&c, &before, env)
+                            })
+                        })
+                    }
                     _ => false,
                 },
                 NodeState::Client(c) => {
-                    let Some(cur) = &c.current else { return false };
-                    if state.net.len() < 2 || !env.msg.is_reply() || env.msg.req() != cur.req {
-                        return false;
-                    }
-                    // The parallel write-back keeps the first data reply:
-                    // which one comes first matters.
-                    if matches!(cur.phase, Phase::RDataWb { .. }) && env.msg.is_read_data() {
-                        return false;
-                    }
                     let Node::Client(actor) = &self.actors[usize::from(env.dst)] else {
                         return false;
                     };
-                    let mut after = c.clone();
-                    let mut sends = Vec::new();
-                    actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
-                    sends.is_empty()
-                        && after.done.len() == c.done.len()
-                        && after.current.as_ref().map(|x| x.req) == Some(cur.req)
+                    state.net.len() > 1 && only_counts(actor, c, env)
                 }
                 NodeState::Clock(_) => false,
             })
@@ -754,13 +776,25 @@ impl VivaceModel {
         true
     }
 
-    /// Whether actor `id` can ever arm a retransmission timer: a client, or
-    /// a server in a local set (it retransmits W-REMOTE).
+    /// Whether actor `id` can ever arm a retransmission timer: a client; a
+    /// server in a local set, with retransmission (it resends W-REMOTE); a
+    /// client's delegate (Section 3.4.2), when the operations it
+    /// coordinates can need a timer (retransmission, or the fallbacks of
+    /// reading from fewer replicas and of executing at replicas).
     fn may_arm_timer(&self, id: Id) -> bool {
         let i = usize::from(id);
+        let o = &self.cfg.options;
         match self.actors[i] {
             Node::Client(_) => true,
-            Node::Server(_) => self.cfg.local_sets.iter().any(|(_, l)| l.contains(&i)),
+            Node::Server(_) => {
+                let local = self.cfg.local_sets.iter().any(|(_, l)| l.contains(&i));
+                let delegate = (0..self.cfg.clients.len()).any(|j| {
+                    let site = self.cfg.clients[j].site;
+                    self.deployment.delegate_of(&crate::config::key(), site) == Some(id)
+                });
+                (local && o.retransmit)
+                    || (delegate && (o.retransmit || o.fewer_replicas || o.execute_at_replicas))
+            }
             Node::Clock(_) => false,
         }
     }
@@ -775,7 +809,11 @@ impl VivaceModel {
 /// and OR-TS only on `ots > ots[key]` (equal changes nothing even where a
 /// mutant accepts it), OW and OW-TS only on `ots ≥ ots[key]`. W-LOCAL is
 /// kept: once its propagation finished, a late copy would start another.
-fn inert_forever(s: &vivace_spec::replica::ServerState, msg: &Msg) -> bool {
+///
+/// A DELEGATE (Section 3.4.2) is inert once the delegate has seen one of a
+/// request id at least as high from the same client: it ignores it, and
+/// the id it keeps only grows.
+fn inert_forever(s: &vivace_spec::replica::ServerState, src: Id, msg: &Msg) -> bool {
     use vivace_spec::Ts;
     // An object never touched is in its initial state (ts 0, ots 0, a value).
     let get = |key: &vivace_spec::Key| -> (Ts, Ts, bool) {
@@ -798,6 +836,7 @@ fn inert_forever(s: &vivace_spec::replica::ServerState, msg: &Msg) -> bool {
         Msg::Or { key, ots, .. } | Msg::OrTs { key, ots, .. } => *ots <= get(key).1,
         Msg::Ow { key, ots, .. } | Msg::OwTs { key, ots, .. } => *ots < get(key).1,
         Msg::Exec { key, ots, .. } => s.objects.get(key).is_some_and(|o| exec_inert(o, *ots)),
+        Msg::Delegate { req, .. } => s.delegations.get(&src).is_some_and(|d| d.req >= *req),
         _ => false,
     }
 }
@@ -832,11 +871,35 @@ pub fn reduction_sound_with(m: vivace_spec::Mutation) -> bool {
         | ParallelWriteBackIgnoresC2
         | ParallelWriteBackNoWait
         | FewerReplicasNoFallback
-        | ExecNoFallback => true,
+        | ExecNoFallback
+        | DelegationNoFallback
+        | DelegationFallbackNewTimestamp => true,
         // A replica applying to another value than `mts`'s makes the
         // results of an EXEC phase differ, so their order matters.
         RDataLowerTs | WTsKeepsOldValue | WRemoteStoresLower | ExecAppliesToOtherTs => false,
     }
+}
+
+/// Whether the reply `env` only adds to the votes of the current phase of
+/// `actor` (a client, or a delegate's coordinator) in state `c`: it
+/// answers that phase, sends nothing, and neither completes the
+/// operation nor starts another phase. The phase's data (maxima, C1) does
+/// not depend on the order replies arrive in, except the parallel
+/// write-back's data reply (the first one wins), which never counts.
+fn only_counts(actor: &Client, c: &ClientState, env: &Envelope) -> bool {
+    let Some(cur) = &c.current else { return false };
+    if !env.msg.is_reply() || env.msg.req() != cur.req {
+        return false;
+    }
+    if matches!(cur.phase, Phase::RDataWb { .. }) && env.msg.is_read_data() {
+        return false;
+    }
+    let mut after = c.clone();
+    let mut sends = Vec::new();
+    actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
+    sends.is_empty()
+        && after.done.len() == c.done.len()
+        && after.current.as_ref().map(|x| x.req) == Some(cur.req)
 }
 
 fn completed_counts(h: &History) -> Vec<u8> {

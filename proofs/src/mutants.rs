@@ -229,6 +229,35 @@ pub fn all() -> Vec<Mutant> {
             search: Search::Dfs,
         },
         Mutant {
+            name: "delegation-no-fallback",
+            why: "Delegating to a replica (Section 3.4.2) without the client's fallback: the \
+                  delegate crashes and its client waits forever, although a majority of replicas \
+                  and of the local set is live (Section 3.1: the algorithms make progress despite \
+                  a minority of crashes in each).",
+            config: || {
+                let cfg = ModelConfig::named(Algorithm::VivaceRw, "crash+delegation")
+                    .expect("a configuration of record");
+                mutated(cfg, "crash+delegation", Mutation::DelegationNoFallback)
+            },
+            refuted_by: PROGRESS,
+            search: Search::Dfs,
+        },
+        Mutant {
+            name: "delegation-fallback-new-timestamp",
+            why: "Delegating to a replica (Section 3.4.2) with a fallback that takes a new ordering \
+                  timestamp instead of the one the client gave its delegate. The client's timer \
+                  fires while the delegate is still at work (a timeout says nothing about a \
+                  crash), both coordinators complete, and the command takes effect twice: the \
+                  client library, not the delegate, must own the timestamp.",
+            config: || {
+                let cfg = ModelConfig::named(Algorithm::VivaceRmw, "tiny+delegation")
+                    .expect("a configuration");
+                mutated(cfg, "tiny+delegation", Mutation::DelegationFallbackNewTimestamp)
+            },
+            refuted_by: LINEARIZABLE,
+            search: Search::Bfs,
+        },
+        Mutant {
             name: "clock-goes-backwards",
             why: "The second client's clock lags by 2: its write, invoked after the other's \
                   completed, takes a lower timestamp and is lost; its next read returns the older \

@@ -6,6 +6,7 @@ use crate::config::{ModelConfig, Network};
 use crate::linearizability::HistOp;
 use crate::model::{State, VivaceModel};
 use stateright::Property;
+use vivace_spec::client::Phase;
 use vivace_spec::{Algorithm, Id, Msg, NodeState, Op, Ret};
 
 /// Name of the safety property.
@@ -33,13 +34,19 @@ pub const FELL_BACK: &str = "a read's data phase falls back to every replica";
 /// Name of a `sometimes` property.
 pub const EXECUTED_AT_REPLICAS: &str = "an execute's command runs at the replicas";
 /// Name of a `sometimes` property.
+pub const DELEGATED: &str = "an operation completes through its delegate";
+/// Name of a `sometimes` property.
+pub const TAKEN_OVER: &str = "a client takes its operation over from its delegate";
+/// Name of a `sometimes` property.
 pub const ALL_FINISHED: &str = "every client finished";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
 /// Every `sometimes` property name.
-pub const SOMETIMES_NAMES: [&str; 12] = [
+pub const SOMETIMES_NAMES: [&str; 14] = [
     RMW_ABORTS,
     EXECUTED_AT_REPLICAS,
+    DELEGATED,
+    TAKEN_OVER,
     WRITE_BACK_SKIPPED,
     PARALLEL_WRITE_BACK,
     DATA_FROM_ONE,
@@ -193,6 +200,31 @@ fn executed_at_replicas(_: &VivaceModel, s: &State) -> bool {
     ops(s).any(|(_, _, o)| o.executed_at_replicas)
 }
 
+/// A delegate answered an operation (Section 3.4.2): an ACK-DELEGATE is
+/// in flight to a client that waits for it, so the next step can complete
+/// the operation through its delegate. (A state predicate, not a flag in
+/// the history: a flag would split every later state in two.)
+fn delegated(_: &VivaceModel, s: &State) -> bool {
+    s.net.iter().any(|e| {
+        matches!(e.msg, Msg::AckDelegate { .. })
+            && match &*s.nodes[usize::from(e.dst)] {
+                NodeState::Client(c) => c.current.as_ref().is_some_and(|cur| {
+                    matches!(cur.phase, Phase::Delegated { .. }) && cur.req == e.msg.req()
+                }),
+                _ => false,
+            }
+    })
+}
+
+/// A client coordinates an operation it had delegated: its timer fired
+/// before the delegate answered.
+fn taken_over(_: &VivaceModel, s: &State) -> bool {
+    s.nodes.iter().any(|n| match &**n {
+        NodeState::Client(c) => c.current.as_ref().is_some_and(|cur| cur.taken_over),
+        _ => false,
+    })
+}
+
 fn all_finished(m: &VivaceModel, s: &State) -> bool {
     m.all_finished(s)
 }
@@ -230,21 +262,35 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
             executed_at_replicas,
         ));
     }
+    // Delegating to a replica (Section 3.4.2): the operations complete at
+    // their delegate, and a client can take one over. Where a delegate's
+    // data came from is not recorded (the flags below are the client's
+    // own phases).
+    let delegation = cfg.algorithm.uses_local_set() && cfg.options.delegation;
+    if delegation {
+        p.push(Property::sometimes(DELEGATED, delegated));
+        p.push(Property::sometimes(TAKEN_OVER, taken_over));
+    }
     if vivace && !exec {
-        p.push(Property::sometimes(DATA_LOCAL, data_from_local_site));
+        if !delegation {
+            p.push(Property::sometimes(DATA_LOCAL, data_from_local_site));
+        }
         // Reachable only if some local replica is not a replica (a replica
         // in the local set stores the value as it acknowledges W-LOCAL).
-        if cfg
-            .local_sets
-            .iter()
-            .any(|(_, l)| l.iter().any(|i| !cfg.replicas.contains(i)))
+        // Not looked for with delegation: the write path is the same, and
+        // the search for it without the reduction is out of reach there.
+        if !delegation
+            && cfg
+                .local_sets
+                .iter()
+                .any(|(_, l)| l.iter().any(|i| !cfg.replicas.contains(i)))
         {
             p.push(Property::sometimes(
                 VALUE_ONLY_LOCAL,
                 completes_with_value_only_local,
             ));
         }
-        if cfg.clients.iter().any(|c| c.site != cfg.clients[0].site) {
+        if !delegation && cfg.clients.iter().any(|c| c.site != cfg.clients[0].site) {
             p.push(Property::sometimes(DATA_REMOTE, data_from_remote_site));
         }
     }

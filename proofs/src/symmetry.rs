@@ -9,7 +9,7 @@ use crate::config::ModelConfig;
 use crate::model::{Envelope, State};
 use crate::shared::Hashed;
 use stateright::Representative;
-use vivace_spec::client::Phase;
+use vivace_spec::client::{Current, Phase};
 use vivace_spec::{Id, IdSet, NodeState};
 
 /// Groups of interchangeable servers of a configuration.
@@ -20,6 +20,13 @@ impl ModelConfig {
     /// Groups of interchangeable servers: same site, same membership of the
     /// replica set and of every local set, and both may crash or neither.
     pub fn symmetric_groups(&self) -> Vec<Vec<usize>> {
+        // A delegate (Section 3.4.2) is chosen by id, so it is a role too.
+        let (deployment, _) = self.build();
+        let delegates: Vec<vivace_spec::Id> = self
+            .clients
+            .iter()
+            .filter_map(|c| deployment.delegate_of(&crate::config::key(), c.site))
+            .collect();
         let role = |i: usize| {
             let locals: Vec<bool> = self
                 .local_sets
@@ -32,6 +39,7 @@ impl ModelConfig {
                 self.replicas.contains(&i),
                 locals,
                 crash_only,
+                delegates.contains(&Id::from(i)),
             )
         };
         let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -56,27 +64,52 @@ fn set(m: &[usize], s: IdSet) -> IdSet {
 
 fn node(m: &[usize], n: &Hashed<NodeState>) -> Hashed<NodeState> {
     match &**n {
-        NodeState::Server(s) if s.local_buf.values().any(|p| !p.acks.from.is_empty()) => {
+        NodeState::Server(s)
+            if s.local_buf.values().any(|p| !p.acks.from.is_empty())
+                || s.delegations.values().any(|d| d.current.is_some())
+                || s.parked.iter().any(|p| id(m, p.from) != p.from) =>
+        {
             let mut s = s.clone();
             for p in s.local_buf.values_mut() {
                 p.acks.from = set(m, p.acks.from);
+            }
+            // A parked request's sender can be a delegate.
+            s.parked = std::mem::take(&mut s.parked)
+                .into_iter()
+                .map(|mut p| {
+                    p.from = id(m, p.from);
+                    p
+                })
+                .collect();
+            // The operations a delegate coordinates (Section 3.4.2).
+            for cur in s
+                .delegations
+                .values_mut()
+                .filter_map(|d| d.current.as_mut())
+            {
+                current(m, cur);
             }
             Hashed::new(NodeState::Server(s))
         }
         NodeState::Client(c) if c.current.is_some() => {
             let mut c = c.clone();
             if let Some(cur) = &mut c.current {
-                cur.votes.from = set(m, cur.votes.from);
-                cur.to = set(m, cur.to);
-                match &mut cur.phase {
-                    Phase::RTs { with_mts, .. } => *with_mts = set(m, *with_mts),
-                    Phase::RDataWb { data_to, .. } => *data_to = set(m, *data_to),
-                    _ => {}
-                }
+                current(m, cur);
             }
             Hashed::new(NodeState::Client(c))
         }
         _ => n.clone(),
+    }
+}
+
+/// Renames the server ids an operation in progress holds.
+fn current(m: &[usize], cur: &mut Current) {
+    cur.votes.from = set(m, cur.votes.from);
+    cur.to = set(m, cur.to);
+    match &mut cur.phase {
+        Phase::RTs { with_mts, .. } => *with_mts = set(m, *with_mts),
+        Phase::RDataWb { data_to, .. } => *data_to = set(m, *data_to),
+        _ => {}
     }
 }
 

@@ -8,6 +8,18 @@ use crate::object::apply;
 use crate::quorum::{majority, Tally, Votes};
 use crate::replica::{unacked, Sends};
 use crate::types::{Id, IdSet, Key, ReqId, Ts, Value};
+use std::ops::Range;
+use std::time::Duration;
+
+/// How long a retransmission timer waits (the model ignores it).
+pub const RETRANSMIT_AFTER: Range<Duration> =
+    Duration::from_millis(200)..Duration::from_millis(400);
+
+/// How long a client waits for its delegate's answer before it
+/// coordinates the operation itself (Section 3.4.2): longer than a whole
+/// operation under congestion, so that a slow delegate is not doubled.
+pub const DELEGATION_TIMEOUT: Range<Duration> =
+    Duration::from_millis(1500)..Duration::from_millis(2000);
 
 /// Where an operation is: which `sendwait` it waits on, and what it has
 /// learnt so far. Fields: `mts` the highest timestamp seen, `c1` whether
@@ -66,6 +78,10 @@ pub enum Phase {
         mts: Ts,
         result: Option<Value>,
     },
+    /// Section 3.4.2, delegating to a replica: DELEGATE sent to the
+    /// delegate (`Current::to`), waiting for ACK-DELEGATE; `ts` is the
+    /// timestamp it carries (none for a read), which the fallback reuses.
+    Delegated { ts: Option<Ts> },
     /// Algorithm 3 phase 4 (OW-TS of `ots`); then return `result`.
     /// `at_replicas`: the replicas executed the command (Section 3.4.2).
     OwTs {
@@ -94,6 +110,9 @@ pub struct Current {
     pub to: IdSet,
     /// The request, kept for retransmission (only when retransmitting).
     pub request: Option<Msg>,
+    /// The client took the operation over from its delegate (Section
+    /// 3.4.2): it coordinates the rest itself and delegates no more.
+    pub taken_over: bool,
 }
 
 impl Current {
@@ -117,6 +136,11 @@ pub struct ClientState {
     pub current: Option<Current>,
     /// Next request id.
     pub next_req: ReqId,
+    /// The client's delegate let an operation's timer run out (Section
+    /// 3.4.2): the client coordinates its operations itself until the
+    /// runtime clears this (see [`Client::trust_delegate`]), instead of
+    /// waiting out the timer on every operation while its delegate is down.
+    pub delegate_timed_out: bool,
 }
 
 /// The client actor's configuration.
@@ -133,6 +157,10 @@ pub struct Client {
     /// Operations to run one after another from the start (the model's
     /// workload; the runtime invokes operations itself).
     pub script: Vec<(Key, Op)>,
+    /// Whether it sends its operations to a delegate (Section 3.4.2):
+    /// `Options::delegation` for a client, never for the coordinator a
+    /// delegate runs on a client's behalf.
+    pub delegates: bool,
 }
 
 impl Client {
@@ -140,12 +168,60 @@ impl Client {
     pub fn new(deployment: Shared, id: Id, script: Vec<(Key, Op)>) -> Client {
         let site = deployment.site(id);
         Client {
+            delegates: deployment.options.delegation,
             deployment,
             id,
             site,
             ts_node: usize::from(id) as u32,
             script,
         }
+    }
+
+    /// The coordinator a delegate runs for `client` (Section 3.4.2): the
+    /// client's own logic, in the client's site (the delegate's), with the
+    /// client's node id in its timestamps, and no delegation of its own.
+    pub fn coordinator(deployment: Shared, client: Id) -> Client {
+        Client {
+            delegates: false,
+            script: Vec::new(),
+            ..Client::new(deployment, client, Vec::new())
+        }
+    }
+
+    /// This client's delegate for the operation `cur`, unless it took the
+    /// operation over, its delegate timed out, or it delegates nothing.
+    fn delegate(&self, s: &ClientState, cur: &Current) -> Option<Id> {
+        if !self.delegates || cur.taken_over || s.delegate_timed_out {
+            return None;
+        }
+        self.deployment.delegate_of(&cur.key, self.site)
+    }
+
+    /// Sends the next operations to the delegate again, after its timer
+    /// ran out on one (the runtime calls it some time later: the delegate
+    /// may be back).
+    pub fn trust_delegate(&self, s: &mut ClientState) {
+        s.delegate_timed_out = false;
+    }
+
+    /// Sends the operation to `delegate` (Section 3.4.2).
+    fn send_delegate(
+        &self,
+        s: &mut ClientState,
+        cur: &mut Current,
+        delegate: Id,
+        ts: Option<Ts>,
+        out: &mut Sends,
+    ) {
+        let msg = Msg::Delegate {
+            req: s.next_req,
+            key: cur.key.clone(),
+            op: cur.op.clone(),
+            ts,
+        };
+        self.send_phase(s, cur, Phase::Delegated { ts }, &[delegate], msg, out);
+        // DELEGATE is never resent: the timer takes the operation over.
+        cur.request = None;
     }
 
     fn replicas(&self, key: &Key) -> Vec<Id> {
@@ -192,6 +268,20 @@ impl Client {
     /// object's type, or a key of no container, completes at once with
     /// [`Ret::Aborted`] having taken no effect.
     pub fn invoke(&self, s: &mut ClientState, key: Key, op: Op, out: &mut Sends) {
+        self.invoke_at(s, key, op, None, out)
+    }
+
+    /// [`Client::invoke`] with the operation's timestamp already taken
+    /// (`ts`: a delegated write's or execute's, Section 3.4.2): its first
+    /// phase is then the one after the timestamp.
+    pub fn invoke_at(
+        &self,
+        s: &mut ClientState,
+        key: Key,
+        op: Op,
+        ts: Option<Ts>,
+        out: &mut Sends,
+    ) {
         let Some(algorithm) = self.deployment.directory.lookup(&key).map(|c| c.algorithm) else {
             s.done.push(Ret::Aborted);
             return;
@@ -213,44 +303,45 @@ impl Client {
             votes: Votes::default(),
             to: IdSet::EMPTY,
             request: None,
+            taken_over: false,
         };
+        match ts {
+            Some(ts) if !matches!(op, Op::Read) => self.after_timestamp(s, &mut cur, ts, out),
+            _ => self.begin(s, &mut cur, out),
+        }
+        s.current = Some(cur);
+    }
+
+    /// The first phase of the operation `cur`.
+    fn begin(&self, s: &mut ClientState, cur: &mut Current, out: &mut Sends) {
+        let (key, op) = (cur.key.clone(), cur.op.clone());
         let replicas = self.replicas(&key);
-        match (&op, algorithm) {
+        match (&op, cur.algorithm) {
+            (Op::Read, _) if self.delegate(s, cur).is_some() => {
+                let delegate = self.delegate(s, cur).expect("matched");
+                self.send_delegate(s, cur, delegate, None, out);
+            }
             (Op::Read, Algorithm::Abd) => {
                 let phase = Phase::AbdQuery {
                     best: (Ts::ZERO, Value::empty()),
                     c1: true,
                 };
                 let req = s.next_req;
-                self.send_phase(
-                    s,
-                    &mut cur,
-                    phase,
-                    &replicas,
-                    Msg::AbdQuery { req, key },
-                    out,
-                );
+                self.send_phase(s, cur, phase, &replicas, Msg::AbdQuery { req, key }, out);
             }
             (Op::Write(_), Algorithm::Abd)
                 if self.deployment.timestamps == TimestampMode::QueryMajority =>
             {
                 let req = s.next_req;
                 let phase = Phase::AbdTsQuery { max: Ts::ZERO };
-                self.send_phase(
-                    s,
-                    &mut cur,
-                    phase,
-                    &replicas,
-                    Msg::AbdTsQuery { req, key },
-                    out,
-                );
+                self.send_phase(s, cur, phase, &replicas, Msg::AbdTsQuery { req, key }, out);
             }
             (Op::Write(_), Algorithm::VivaceRw)
                 if self.deployment.timestamps == TimestampMode::QueryMajority =>
             {
                 let req = s.next_req;
                 let phase = Phase::RTsForWrite { max: Ts::ZERO };
-                self.send_phase(s, &mut cur, phase, &replicas, Msg::RTs { req, key }, out);
+                self.send_phase(s, cur, phase, &replicas, Msg::RTs { req, key }, out);
             }
             (Op::Read, Algorithm::VivaceRw) => {
                 let req = s.next_req;
@@ -259,23 +350,15 @@ impl Client {
                     c1: true,
                     with_mts: IdSet::EMPTY,
                 };
-                self.send_phase(s, &mut cur, phase, &replicas, Msg::RTs { req, key }, out);
+                self.send_phase(s, cur, phase, &replicas, Msg::RTs { req, key }, out);
             }
             _ => {
                 // ts ← clock()
                 let req = s.next_req;
                 let clock = [self.deployment.clock];
-                self.send_phase(
-                    s,
-                    &mut cur,
-                    Phase::Clock,
-                    &clock,
-                    Msg::ClockReq { req },
-                    out,
-                );
+                self.send_phase(s, cur, Phase::Clock, &clock, Msg::ClockReq { req }, out);
             }
         }
-        s.current = Some(cur);
     }
 
     /// Sends `msg` to `to` and makes `phase` the current one.
@@ -673,6 +756,8 @@ impl Client {
                     Tally::Accepted => Some(Ret::ExecuteOk(result)),
                 }
             }
+            // Section 3.4.2: the delegate's answer is the operation's.
+            (Phase::Delegated { .. }, AckDelegate { ret, .. }) => Some(ret),
             // A reply of another kind than the phase expects: ignore it.
             _ => None,
         }
@@ -771,13 +856,31 @@ impl Client {
     }
 
     /// Whether the client needs its timer: to retransmit, or for the
-    /// fallback of a data phase that asked fewer replicas than all, or of
-    /// an EXEC phase.
+    /// fallback of a data phase that asked fewer replicas than all, of an
+    /// EXEC phase, or of a delegated operation.
     pub fn needs_timer(&self, s: &ClientState) -> bool {
         let Some(cur) = &s.current else { return false };
         self.deployment.options.retransmit
             || self.fallback_pending(cur)
             || self.exec_fallback_pending(cur)
+            || self.delegation_fallback_pending(cur)
+    }
+
+    /// How long the timer waits in the current phase: a delegated
+    /// operation waits for its whole coordination
+    /// ([`DELEGATION_TIMEOUT`]), every other phase for one round trip
+    /// ([`RETRANSMIT_AFTER`]). The model ignores durations.
+    pub fn timer_after(&self, s: &ClientState) -> Range<Duration> {
+        match s.current.as_ref().map(|cur| &cur.phase) {
+            Some(Phase::Delegated { .. }) => DELEGATION_TIMEOUT,
+            _ => RETRANSMIT_AFTER,
+        }
+    }
+
+    /// A delegated operation that the timer takes over (Section 3.4.2).
+    fn delegation_fallback_pending(&self, cur: &Current) -> bool {
+        matches!(cur.phase, Phase::Delegated { .. })
+            && self.mutation() != Mutation::DelegationNoFallback
     }
 
     /// An EXEC phase that the timer moves to OR-DATA (Section 3.4.2).
@@ -798,8 +901,13 @@ impl Client {
             .is_some_and(|(_, asked)| asked.len() < all && !has_data)
     }
 
-    /// With a new timestamp in hand: the first data phase of a write or execute.
+    /// With a new timestamp in hand: the first data phase of a write or
+    /// execute, or DELEGATE with the timestamp (Section 3.4.2).
     fn after_timestamp(&self, s: &mut ClientState, cur: &mut Current, ts: Ts, out: &mut Sends) {
+        if let Some(delegate) = self.delegate(s, cur) {
+            self.send_delegate(s, cur, delegate, Some(ts), out);
+            return;
+        }
         let key = cur.key.clone();
         let req = s.next_req;
         let replicas = self.replicas(&key);
@@ -870,6 +978,31 @@ impl Client {
         let Some(cur) = &mut s.current else {
             return false;
         };
+        // Section 3.4.2, delegating to a replica: no ACK-DELEGATE yet, so
+        // the client coordinates the operation itself, with the timestamp
+        // it gave the delegate. The delegate may still be at work: the two
+        // then run one operation, as a retransmission would (a write of
+        // the same timestamp and value; an execute of the same ordering
+        // timestamp, which at most one of them gets a majority to accept).
+        if let (true, Phase::Delegated { ts }) = (self.delegation_fallback_pending(cur), &cur.phase)
+        {
+            let ts = *ts;
+            let mut cur = s.current.take().expect("matched above");
+            cur.taken_over = true;
+            s.delegate_timed_out = true;
+            match ts {
+                Some(_) if self.mutation() == Mutation::DelegationFallbackNewTimestamp => {
+                    let req = s.next_req;
+                    let clock = [self.deployment.clock];
+                    let msg = Msg::ClockReq { req };
+                    self.send_phase(s, &mut cur, Phase::Clock, &clock, msg, out);
+                }
+                Some(ts) => self.after_timestamp(s, &mut cur, ts, out),
+                None => self.begin(s, &mut cur, out),
+            }
+            s.current = Some(cur);
+            return self.needs_timer(s);
+        }
         // Section 3.4.2's fallback: an EXEC phase still open when the timer
         // fires (the replica that sends the result crashed, or replicas wait
         // for a value no one will send) continues as Algorithm 3 does,

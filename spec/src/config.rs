@@ -149,6 +149,16 @@ pub struct Options {
     /// timer fires first, the execute falls back to Algorithm 3's OR-DATA
     /// (the timer is armed for it even without `retransmit`).
     pub execute_at_replicas: bool,
+    /// Section 3.4.2, delegating to a replica (Algorithms 1 and 3): the
+    /// client sends the whole operation in one DELEGATE to its *delegate*,
+    /// a server of its own site (a replica there, else the first of the
+    /// site's local set), which coordinates it and answers with
+    /// ACK-DELEGATE. A write's or execute's timestamp is still taken by
+    /// the client and travels in DELEGATE, so that the client's fallback
+    /// can use the same one: when the timer fires first (the delegate
+    /// crashed, or is slow), the client coordinates the operation itself
+    /// (the timer is armed for it even without `retransmit`).
+    pub delegation: bool,
 }
 
 /// A deliberate bug, for the proofs' mutants: each drops a step the paper
@@ -202,6 +212,14 @@ pub enum Mutation {
     /// whose EXEC phase cannot complete (its result's replica crashed, or
     /// a majority waits for a value no one will send) waits for ever.
     ExecNoFallback,
+    /// Delegating to a replica without the fallback: a client whose
+    /// delegate crashed waits for ever.
+    DelegationNoFallback,
+    /// Delegating to a replica with a fallback that takes a new timestamp
+    /// (a new ordering timestamp for an execute) instead of the one the
+    /// client gave its delegate: the operation can then take effect twice,
+    /// once by the delegate and once by the client.
+    DelegationFallbackNewTimestamp,
 }
 
 /// What every actor of a deployment knows: the directory, the sites of the
@@ -229,5 +247,26 @@ impl Deployment {
     /// Site of node `id`.
     pub fn site(&self, id: Id) -> Site {
         self.sites[usize::from(id)]
+    }
+
+    /// The delegate of a client in `site` for `key` (Section 3.4.2): the
+    /// first replica of the key's container in that site, else the first
+    /// of the site's local set; `None` where delegation is off, the
+    /// container's algorithm is a prior one (ABD and Algorithm 2 are never
+    /// delegated: they are the baselines), or the site has no server of
+    /// the container.
+    pub fn delegate_of(&self, key: &Key, site: Site) -> Option<Id> {
+        if !self.options.delegation {
+            return None;
+        }
+        let c = self.directory.lookup(key)?;
+        if !c.algorithm.uses_local_set() {
+            return None;
+        }
+        c.replicas
+            .iter()
+            .copied()
+            .find(|&r| self.site(r) == site)
+            .or_else(|| c.local_set(site).first().copied())
     }
 }

@@ -131,6 +131,23 @@ pub enum Msg {
         result: Option<Value>,
     },
 
+    // ---- Section 3.4.2: delegating to a replica ----
+    /// `(DELEGATE, key, op, ts)`: coordinate `op` on `key` for me. `ts` is
+    /// a write's timestamp or an execute's ordering timestamp, taken by
+    /// the client (a read has none), so that the client's fallback, if
+    /// the delegate does not answer, uses the same one. Normal when it
+    /// carries a value (a write), prioritized otherwise.
+    Delegate {
+        req: ReqId,
+        key: Key,
+        op: Op,
+        ts: Option<Ts>,
+    },
+    /// `(ACK-DELEGATE, ret)`: what the operation returned. Normal when it
+    /// carries a value (a read's, an execute's result), prioritized
+    /// otherwise.
+    AckDelegate { req: ReqId, ret: Ret },
+
     // ---- administration (Section 4.3), in no algorithm ----
     /// Asks a server for the keys, after `after` in key order, whose
     /// replica holds a timestamp without its value (after a site disaster:
@@ -162,7 +179,15 @@ impl Msg {
             | OwTs { .. }
             | AckOwTs { .. }
             | Exec { .. }
-            | AckExec { result: None, .. } => Class::Priority,
+            | AckExec { result: None, .. }
+            | Delegate {
+                op: Op::Read | Op::Execute(_),
+                ..
+            }
+            | AckDelegate {
+                ret: Ret::WriteOk | Ret::Aborted,
+                ..
+            } => Class::Priority,
             ClockReq { .. }
             | ClockResp { .. }
             | AbdQuery { .. }
@@ -182,6 +207,13 @@ impl Msg {
             | AckOrData { .. }
             | AckExec {
                 result: Some(_), ..
+            }
+            | Delegate {
+                op: Op::Write(_), ..
+            }
+            | AckDelegate {
+                ret: Ret::ReadOk(_) | Ret::ExecuteOk(_),
+                ..
             }
             | Audit { .. }
             | AckAudit { .. } => Class::Normal,
@@ -222,6 +254,8 @@ impl Msg {
             | AckOwTs { req, .. }
             | Exec { req, .. }
             | AckExec { req, .. }
+            | Delegate { req, .. }
+            | AckDelegate { req, .. }
             | Audit { req, .. }
             | AckAudit { req, .. } => *req,
         }
@@ -261,6 +295,8 @@ impl Msg {
             AckOwTs { .. } => "ACK-OW-TS",
             Exec { .. } => "EXEC",
             AckExec { .. } => "ACK-EXEC",
+            Delegate { .. } => "DELEGATE",
+            AckDelegate { .. } => "ACK-DELEGATE",
             Audit { .. } => "AUDIT",
             AckAudit { .. } => "ACK-AUDIT",
         }
@@ -292,6 +328,7 @@ impl Msg {
                 | AckOrData { .. }
                 | AckOwTs { .. }
                 | AckExec { .. }
+                | AckDelegate { .. }
                 | AckAudit { .. }
         )
     }

@@ -34,16 +34,14 @@ pub enum NodeState {
     Clock(ClockState),
 }
 
-/// How long a retransmission timer waits (the model ignores it).
-pub const RETRANSMIT_AFTER: Range<Duration> =
-    Duration::from_millis(200)..Duration::from_millis(400);
+pub use crate::client::{DELEGATION_TIMEOUT, RETRANSMIT_AFTER};
 
-fn emit(sends: Sends, timer: bool, o: &mut Out<Node>) {
+fn emit(sends: Sends, timer: Option<Range<Duration>>, o: &mut Out<Node>) {
     for (dst, msg) in sends {
         o.send(dst, msg);
     }
-    if timer {
-        o.set_timer(Timer::Retransmit, RETRANSMIT_AFTER);
+    if let Some(after) = timer {
+        o.set_timer(Timer::Retransmit, after);
     }
 }
 
@@ -61,7 +59,7 @@ impl Actor for Node {
             Node::Client(c) => {
                 let mut sends = Sends::new();
                 let s = c.on_start(&mut sends);
-                let timer = c.needs_timer(&s);
+                let timer = c.needs_timer(&s).then(|| c.timer_after(&s));
                 emit(sends, timer, o);
                 NodeState::Client(s)
             }
@@ -70,17 +68,22 @@ impl Actor for Node {
 
     fn on_msg(&self, _id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
         let mut sends = Sends::new();
-        let mut timer = false;
+        let mut timer = None;
         match (self, state.to_mut()) {
             (Node::Server(a), NodeState::Server(s)) => {
-                let had = !s.local_buf.is_empty();
-                timer = a.on_msg(s, src, msg, &mut sends) && !had;
+                let had = a.needs_timer(s);
+                a.on_msg(s, src, msg, &mut sends);
+                if !had && a.needs_timer(s) {
+                    timer = Some(RETRANSMIT_AFTER);
+                }
             }
             (Node::Client(a), NodeState::Client(s)) => {
                 let before = s.next_req;
                 a.on_msg(s, src, msg, &mut sends);
                 // A new phase started: (re)arm the retransmission timer.
-                timer = s.next_req != before && a.needs_timer(s);
+                if s.next_req != before && a.needs_timer(s) {
+                    timer = Some(a.timer_after(s));
+                }
             }
             (Node::Clock(a), NodeState::Clock(s)) => a.on_msg(s, src, msg, &mut sends),
             _ => unreachable!("a node's state matches its role"),
@@ -91,9 +94,13 @@ impl Actor for Node {
     fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
         let mut sends = Sends::new();
         let again = match (self, state.to_mut()) {
-            (Node::Server(a), NodeState::Server(s)) => a.on_timeout(s, timer, &mut sends),
-            (Node::Client(a), NodeState::Client(s)) => a.on_timeout(s, &mut sends),
-            _ => false,
+            (Node::Server(a), NodeState::Server(s)) => a
+                .on_timeout(s, timer, &mut sends)
+                .then_some(RETRANSMIT_AFTER),
+            (Node::Client(a), NodeState::Client(s)) => {
+                a.on_timeout(s, &mut sends).then(|| a.timer_after(s))
+            }
+            _ => None,
         };
         emit(sends, again, o);
     }

@@ -2,6 +2,7 @@
 //! and the local-replica role (W-LOCAL and its background propagation). One
 //! server may hold both roles, as replica 1 does in the paper's Figure 5.
 
+use crate::client::{Client, ClientState, Current};
 use crate::config::{Mutation, Shared};
 use crate::msg::Msg;
 use crate::object::{apply, Command};
@@ -83,6 +84,19 @@ pub struct Parked {
     pub exec: Option<ExecArgs>,
 }
 
+/// Section 3.4.2, delegating to a replica: what a delegate knows of one
+/// client's operations.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Delegation {
+    /// Request id of the client's latest DELEGATE: ACK-DELEGATE echoes it,
+    /// and a DELEGATE with a lower or equal id (a late copy of one the
+    /// client has moved past) is ignored.
+    pub req: ReqId,
+    /// The operation this server coordinates for the client, phase by
+    /// phase as the client would; `None` once answered.
+    pub current: Option<Current>,
+}
+
 /// State of a server.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ServerState {
@@ -92,7 +106,11 @@ pub struct ServerState {
     pub local_buf: BTreeMap<(Key, Ts), Propagation>,
     /// Parked R-DATA / OR-DATA requests.
     pub parked: BTreeSet<Parked>,
-    /// Next request id for W-REMOTE.
+    /// Delegate role (Section 3.4.2): the operations coordinated for
+    /// clients, by client.
+    pub delegations: BTreeMap<Id, Delegation>,
+    /// Next request id for W-REMOTE and for the phases of the delegated
+    /// operations (one counter, so a reply names what it answers).
     pub next_req: ReqId,
 }
 
@@ -122,8 +140,56 @@ impl Server {
         self.deployment.mutation
     }
 
-    /// Handles one message. Returns whether a retransmission timer is needed.
-    pub fn on_msg(&self, state: &mut ServerState, src: Id, msg: Msg, out: &mut Sends) -> bool {
+    /// Whether the server needs its retransmission timer: to resend
+    /// W-REMOTE (with retransmission), or for a delegated operation's
+    /// phase (see [`Client::needs_timer`]).
+    pub fn needs_timer(&self, state: &ServerState) -> bool {
+        (self.deployment.options.retransmit && !state.local_buf.is_empty())
+            || state.delegations.iter().any(|(&c, d)| {
+                d.current.as_ref().is_some_and(|cur| {
+                    let s = ClientState {
+                        current: Some(cur.clone()),
+                        ..ClientState::default()
+                    };
+                    Client::coordinator(self.deployment.clone(), c).needs_timer(&s)
+                })
+            })
+    }
+
+    /// Runs `f` on the coordinator of `client`'s delegated operation, with
+    /// the server's request counter, then answers the client if the
+    /// operation completed (Section 3.4.2).
+    fn coordinate(
+        &self,
+        state: &mut ServerState,
+        client: Id,
+        req: ReqId,
+        current: Option<Current>,
+        out: &mut Sends,
+        f: impl FnOnce(&Client, &mut ClientState, &mut Sends),
+    ) {
+        let coordinator = Client::coordinator(self.deployment.clone(), client);
+        let mut cs = ClientState {
+            current,
+            next_req: state.next_req,
+            ..ClientState::default()
+        };
+        f(&coordinator, &mut cs, out);
+        state.next_req = cs.next_req;
+        if let Some(ret) = cs.done.pop() {
+            out.push((client, Msg::AckDelegate { req, ret }));
+        }
+        state.delegations.insert(
+            client,
+            Delegation {
+                req,
+                current: cs.current,
+            },
+        );
+    }
+
+    /// Handles one message.
+    pub fn on_msg(&self, state: &mut ServerState, src: Id, msg: Msg, out: &mut Sends) {
         use Msg::*;
         let mut touched: Option<Key> = None;
         match msg {
@@ -347,13 +413,34 @@ impl Server {
                 out.push((src, AckAudit { req, missing, more }));
             }
 
-            // Replies are for clients; a server ignores the rest.
+            // ---------------- Section 3.4.2: delegating to a replica ----------------
+            Delegate { req, key, op, ts } => {
+                // A newer DELEGATE replaces an unfinished one: its client
+                // took that one over and has moved on.
+                if state.delegations.get(&src).is_none_or(|d| req > d.req) {
+                    self.coordinate(state, src, req, None, out, |c, cs, out| {
+                        c.invoke_at(cs, key, op, ts, out)
+                    });
+                }
+            }
+            // A reply to a phase of a delegated operation.
+            m if m.is_reply() => {
+                let mine = state
+                    .delegations
+                    .iter()
+                    .find(|(_, d)| d.current.as_ref().is_some_and(|cur| cur.req == m.req()));
+                if let Some((&client, d)) = mine {
+                    let (req, current) = (d.req, d.current.clone());
+                    self.coordinate(state, client, req, current, out, |c, cs, out| {
+                        c.on_msg(cs, src, m, out)
+                    });
+                }
+            }
             _ => {}
         }
         if let Some(key) = touched {
             self.serve_parked(state, &key, out);
         }
-        self.deployment.options.retransmit && !state.local_buf.is_empty()
     }
 
     /// Answers the parked requests on `key` that can now be answered.
@@ -498,8 +585,30 @@ impl Server {
     }
 
     /// Retransmission timer: resend W-REMOTE to the replicas that have not
-    /// acknowledged. Returns whether the timer is still needed.
+    /// acknowledged, and let every delegated operation's coordinator do
+    /// what its timer does (resend, or fall back). Returns whether the
+    /// timer is still needed.
     pub fn on_timeout(&self, state: &mut ServerState, _timer: &Timer, out: &mut Sends) -> bool {
+        let active: Vec<(Id, ReqId, Current)> = state
+            .delegations
+            .iter()
+            .filter_map(|(&c, d)| d.current.clone().map(|cur| (c, d.req, cur)))
+            .collect();
+        for (client, req, cur) in active {
+            self.coordinate(state, client, req, Some(cur), out, |c, cs, out| {
+                c.on_timeout(cs, out);
+            });
+        }
+        self.resend_propagations(state, out);
+        self.needs_timer(state)
+    }
+
+    /// Resends W-REMOTE to the replicas that have not acknowledged (with
+    /// retransmission).
+    fn resend_propagations(&self, state: &ServerState, out: &mut Sends) {
+        if !self.deployment.options.retransmit {
+            return;
+        }
         for ((key, ts), p) in &state.local_buf {
             for &r in self.replicas(key) {
                 if !p.acks.from.contains(r) {
@@ -515,7 +624,6 @@ impl Server {
                 }
             }
         }
-        !state.local_buf.is_empty()
     }
 
     /// One page of [`Self::missing_values`] after `after`: entries in key

@@ -697,3 +697,185 @@ fn fewer_replicas_asks_one_and_falls_back_to_all() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, Id::from(0), "the replica in the client's site");
 }
+
+/// The whole Figure-5 cluster in memory (servers 0-4, client 5, clock 6):
+/// delivers the messages in flight in order, at most `steps` of them, and
+/// drops any for which `lose` says so. Returns the messages delivered.
+struct Cluster {
+    servers: Vec<(Server, ServerState)>,
+    client: Client,
+    state: ClientState,
+    clock: u64,
+    net: std::collections::VecDeque<(Id, Id, Msg)>,
+}
+
+impl Cluster {
+    fn new(algorithm: Algorithm, options: Options, mutation: Mutation, ops: Vec<Op>) -> Cluster {
+        let dep = deployment(algorithm, options, mutation);
+        let servers = (0..5)
+            .map(|_| {
+                (
+                    Server {
+                        deployment: dep.clone(),
+                    },
+                    ServerState::default(),
+                )
+            })
+            .collect();
+        let client = Client::new(
+            dep,
+            Id::from(C),
+            ops.into_iter().map(|o| (key(), o)).collect(),
+        );
+        let mut out = Vec::new();
+        let state = client.on_start(&mut out);
+        let mut c = Cluster {
+            servers,
+            client,
+            state,
+            clock: 0,
+            net: Default::default(),
+        };
+        c.push(Id::from(C), out);
+        c
+    }
+
+    fn push(&mut self, from: Id, out: Vec<(Id, Msg)>) {
+        for (to, m) in out {
+            self.net.push_back((from, to, m));
+        }
+    }
+
+    fn run(&mut self, steps: usize, lose: impl Fn(&Msg) -> bool) -> Vec<(Id, Id, Msg)> {
+        let mut seen = Vec::new();
+        for _ in 0..steps {
+            let Some((from, to, m)) = self.net.pop_front() else {
+                break;
+            };
+            seen.push((from, to, m.clone()));
+            if lose(&m) {
+                continue;
+            }
+            let mut out = Vec::new();
+            match usize::from(to) {
+                C => self.client.on_msg(&mut self.state, from, m, &mut out),
+                6 => {
+                    let Msg::ClockReq { req } = m else { continue };
+                    self.clock += 1;
+                    out.push((
+                        from,
+                        Msg::ClockResp {
+                            req,
+                            time: self.clock,
+                        },
+                    ));
+                }
+                i => {
+                    let (s, st) = &mut self.servers[i];
+                    s.on_msg(st, from, m, &mut out);
+                }
+            }
+            self.push(to, out);
+        }
+        assert!(self.net.is_empty(), "the run finished within {steps} steps");
+        seen
+    }
+}
+
+/// Section 3.4.2, delegating to a replica: the client sends each operation
+/// in one DELEGATE to replica 1 (id 0, the replica in its site), which
+/// coordinates Algorithm 1 for it and answers with ACK-DELEGATE; the write's
+/// timestamp is the client's, and travels in DELEGATE.
+#[test]
+fn delegation_sends_one_request_per_operation() {
+    let on = Options {
+        delegation: true,
+        ..Options::default()
+    };
+    let v = Bytes::from("v");
+    let mut c = Cluster::new(
+        Algorithm::VivaceRw,
+        on,
+        Mutation::None,
+        vec![Op::Write(v.clone()), Op::Read],
+    );
+    let seen = c.run(1000, |_| false);
+    let from_client: Vec<&Msg> = seen
+        .iter()
+        .filter(|(f, to, _)| usize::from(*f) == C && usize::from(*to) != 6)
+        .map(|(_, _, m)| m)
+        .collect();
+    assert_eq!(
+        from_client.len(),
+        2,
+        "one DELEGATE per operation: {from_client:?}"
+    );
+    assert!(matches!(
+        from_client[0],
+        Msg::Delegate { op: Op::Write(_), ts: Some(t), .. } if *t == ts(1)
+    ));
+    assert!(matches!(
+        from_client[1],
+        Msg::Delegate {
+            op: Op::Read,
+            ts: None,
+            ..
+        }
+    ));
+    assert!(seen
+        .iter()
+        .filter(|(_, _, m)| matches!(m, Msg::Delegate { .. }))
+        .all(|(_, to, _)| usize::from(*to) == 0));
+    assert_eq!(c.state.done, vec![Ret::WriteOk, Ret::ReadOk(v)]);
+    // The delegate did the phases: W-LOCAL to the local set, W-TS, R-TS...
+    assert!(seen.iter().any(
+        |(f, _, m)| usize::from(*f) == 0 && matches!(m, Msg::WTs { ts: t, .. } if *t == ts(1))
+    ));
+    assert!(c.servers[0].1.delegations[&Id::from(C)].current.is_none());
+}
+
+/// Section 3.4.2: when the delegate does not answer (here its DELEGATE is
+/// lost), the client's timer makes it coordinate the operation itself,
+/// with the timestamp it gave the delegate; the mutant takes a new one.
+#[test]
+fn delegation_falls_back_with_the_same_timestamp() {
+    let on = Options {
+        delegation: true,
+        ..Options::default()
+    };
+    for (mutation, same) in [
+        (Mutation::None, true),
+        (Mutation::DelegationFallbackNewTimestamp, false),
+    ] {
+        let mut c = Cluster::new(
+            Algorithm::VivaceRw,
+            on.clone(),
+            mutation,
+            vec![Op::Write(Bytes::from("v"))],
+        );
+        c.run(10, |m| matches!(m, Msg::Delegate { .. }));
+        assert!(c.client.needs_timer(&c.state), "armed for the fallback");
+        let mut out = Vec::new();
+        c.client.on_timeout(&mut c.state, &mut out);
+        c.push(Id::from(C), out);
+        let seen = c.run(1000, |_| false);
+        assert_eq!(c.state.done, vec![Ret::WriteOk]);
+        let w_ts: Vec<Ts> = seen
+            .iter()
+            .filter_map(|(f, _, m)| match m {
+                Msg::WTs { ts, .. } if usize::from(*f) == C => Some(*ts),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(w_ts.len(), 3, "the client's own W-TS phase");
+        assert_eq!(w_ts[0] == ts(1), same, "{mutation:?}: {w_ts:?}");
+    }
+    // Without the fallback the client never arms its timer.
+    let c = Cluster::new(
+        Algorithm::VivaceRw,
+        on,
+        Mutation::DelegationNoFallback,
+        vec![Op::Read],
+    );
+    assert!(!c.client.needs_timer(&c.state));
+}

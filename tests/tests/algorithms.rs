@@ -211,3 +211,45 @@ fn execute_at_replicas_sends_the_command_not_the_value() {
     );
     assert_eq!(wan_on, 0, "no value crosses the WAN");
 }
+
+/// Section 3.4.2, delegating to a replica, on real sockets: Algorithms 1
+/// and 3 with every operation sent to n1, which coordinates it.
+#[test]
+fn delegation_is_linearizable() {
+    for a in [Algorithm::VivaceRw, Algorithm::VivaceRmw] {
+        let mut spec = LocalSpec::figure5(4);
+        spec.delegation = true;
+        one_spec(a, spec);
+    }
+}
+
+/// Delegation saves the client's bandwidth (Section 3.4.2): one datagram
+/// out and one in per operation, all with n1, whatever the algorithm's
+/// phases; without it, a client's Algorithm 1 write sends W-LOCAL to three
+/// local replicas and W-TS to three replicas.
+#[test]
+fn delegation_sends_one_datagram_per_operation() {
+    let mut per_op = Vec::new();
+    for delegation in [false, true] {
+        let mut spec = LocalSpec::figure5(1);
+        spec.containers = vec![("rw/".into(), Algorithm::VivaceRw)];
+        spec.delegation = delegation;
+        let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
+        let mut c = cluster.client(0).expect("client");
+        let before = c.counters();
+        for i in 0..10 {
+            c.write("rw/k", format!("v{i}")).expect("write");
+            assert_eq!(
+                c.read("rw/k").expect("read").as_slice(),
+                format!("v{i}").as_bytes()
+            );
+        }
+        let after = c.counters();
+        let sent =
+            (after.sent_priority + after.sent_normal) - (before.sent_priority + before.sent_normal);
+        per_op.push(sent as f64 / 20.0);
+    }
+    println!("datagrams a client sends per operation, off and on: {per_op:?}");
+    assert!(per_op[0] >= 4.0, "without delegation: {}", per_op[0]);
+    assert_eq!(per_op[1], 1.0, "one DELEGATE per operation");
+}

@@ -82,3 +82,41 @@ fn commit_wait() {
     }
     assert_linearizable(&run, "commit-wait");
 }
+
+/// Section 3.4.2: the delegate (n1, the replica in the clients' site) is
+/// killed mid-run; every client takes its operation over from it after its
+/// delegation timeout, with the timestamp it gave n1, and the history is
+/// linearizable (n1 is one replica of three and one local replica of three,
+/// a minority of each).
+#[test]
+fn crash_the_delegate_mid_run() {
+    let mut spec = LocalSpec::figure5(4);
+    spec.delegation = true;
+    spec.containers = vec![
+        ("rw/".into(), vivace_spec::Algorithm::VivaceRw),
+        ("rmw/".into(), vivace_spec::Algorithm::VivaceRmw),
+    ];
+    let mut cluster = LocalCluster::start(&spec).expect("cluster starts");
+    let cfg = MixedConfig {
+        ops_per_client: 60,
+        keys: 3,
+        rmw_keys: 8,
+        algorithms: vec![
+            vivace_spec::Algorithm::VivaceRw,
+            vivace_spec::Algorithm::VivaceRmw,
+        ],
+        timeout: Duration::from_secs(10),
+        seed: 11,
+        ..MixedConfig::default()
+    };
+    let hooks: Vec<Hook> = vec![(
+        100,
+        Box::new(|c: &mut LocalCluster| assert!(c.kill("n1"), "n1 was running")),
+    )];
+    let run = run_mixed(&mut cluster, &cfg, hooks).expect("clients start");
+    let (ok, _aborted, errors) = outcomes(&run.samples);
+    assert_eq!(run.samples.len(), 240);
+    assert_eq!(errors, 0, "every operation completes without its delegate");
+    assert!(ok >= 120, "only {ok} completed");
+    assert_linearizable(&run, "crash-delegate");
+}

@@ -49,6 +49,7 @@ fn priority_socket_is_drained_first() {
         parallel_writeback: false,
         fewer_replicas: false,
         execute_at_replicas: false,
+        delegation: false,
         clock_uncertainty: Duration::ZERO,
     };
     let (id, actor) = server_actor(&cfg, "n1").unwrap();

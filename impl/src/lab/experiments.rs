@@ -906,9 +906,10 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
     let lab = Lab::up(o.wan)?;
     let mut rows = super::opts::run(&lab, o)?;
     rows.extend(super::opts::executes(&lab, o)?);
+    rows.extend(super::opts::delegations(&lab, o)?);
     rows.extend(super::opts::clocks(&lab, o)?);
     let mut csv = String::from(
-        "optimizations,workload,congested,count,failed,p50_ms,p90_ms,p99_ms,max_ms,phases_per_read,wan_priority_per_read,wan_normal_per_read\n",
+        "optimizations,workload,congested,count,failed,p50_ms,p90_ms,p99_ms,max_ms,phases_per_read,wan_priority_per_read,wan_normal_per_read,client_bytes_per_op\n",
     );
     let mut md = format!(
         "# opts: the read optimizations of Section 3.4.1 on the lab's WAN\n\n\
@@ -920,12 +921,16 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
          all nodes) on the quiet key only. The `execute` rows: Algorithm 3 (Section 3.4.2, \
          executing commands at replicas, off and on), a 16 KiB value and a 1-byte append, one \
          client alone on its key; phases and WAN bytes are per execute (the background \
-         propagation included). The last rows: Algorithm 1's write under each \
+         propagation included). The `delegation` rows (Section 3.4.2, delegating to a \
+         replica, off and on): Algorithm 1's read of a quiet key and write, and Algorithm 3's \
+         execute (a 1-byte append to a 1 KiB value), one client alone on its keys; phases \
+         are the client's own (with delegation: the clock's and DELEGATE), and the last \
+         column is what the client sends per operation. The last rows: Algorithm 1's write under each \
          clock mode (`synchronized`: the paper's clock; `clock_free`: the highest timestamp \
          of a majority, one more round trip; `commit_wait`: each clock reading waits out \
          10 ms of uncertainty), a writer alone on its key.\n\n\
-         | optimizations | workload | congested | reads | p50 ms | p99 ms | max ms | phases/read | WAN B/read priority | WAN B/read normal |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         | optimizations | workload | congested | reads | p50 ms | p99 ms | max ms | phases/read | WAN B/read priority | WAN B/read normal | client B/op sent |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
         o.seconds,
         o.flows,
         o.flood_mbit,
@@ -937,7 +942,7 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
         let s = &r.summary;
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{}",
+            "{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{},{}",
             r.optimizations,
             r.workload,
             r.congested,
@@ -951,11 +956,13 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
             r.wan_priority_per_read
                 .map_or(String::new(), |v| format!("{v:.0}")),
             r.wan_normal_per_read
+                .map_or(String::new(), |v| format!("{v:.0}")),
+            r.client_bytes_per_op
                 .map_or(String::new(), |v| format!("{v:.0}"))
         );
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} | {} |",
             r.optimizations,
             r.workload,
             if r.congested { "yes" } else { "no" },
@@ -965,7 +972,8 @@ pub fn opts(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
             s.max_ms,
             r.phases_per_read,
             opt(r.wan_priority_per_read),
-            opt(r.wan_normal_per_read)
+            opt(r.wan_normal_per_read),
+            opt(r.client_bytes_per_op)
         );
     }
     let _ = write!(md, "\n## The emulator\n\n{}", relay_md(&lab));

@@ -101,6 +101,9 @@ pub struct OptRow {
     pub wan_priority_per_read: Option<f64>,
     /// Normal-class bytes on the WAN per read (quiet rows only).
     pub wan_normal_per_read: Option<f64>,
+    /// Bytes the client sent per operation, both classes (the delegation
+    /// rows: what delegating saves the client).
+    pub client_bytes_per_op: Option<f64>,
 }
 
 impl OptRow {
@@ -125,6 +128,7 @@ impl OptRow {
             phases_per_read: phases as f64 / n,
             wan_priority_per_read: wan.map(|w| w.0 as f64 / n),
             wan_normal_per_read: wan.map(|w| w.1 as f64 / n),
+            client_bytes_per_op: None,
         }
     }
 }
@@ -276,6 +280,88 @@ pub fn executes(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
             row.summary.system = set.to_string();
             row.summary.op = "execute (16 KiB value, 1-byte append)".into();
             rows.push(row);
+            if let Some(f) = flood {
+                f.stop();
+            }
+        }
+        drop(cluster);
+    }
+    Ok(rows)
+}
+
+/// Section 3.4.2, delegating to a replica, off and on: Algorithm 1's read
+/// (of a key nobody writes) and write, and Algorithm 3's execute (a 1-byte
+/// append to a 1 KiB value), one client in site A alone on its keys,
+/// without and with congestion, `o.seconds` per row. Latency, the
+/// client's phases, WAN bytes and the bytes the client sends per
+/// operation.
+pub fn delegations(lab: &Lab, o: &ExpOptions) -> Result<Vec<OptRow>, LabError> {
+    let err = |e: String| LabError::Unavailable(format!("opts: {e}"));
+    let mut rows = Vec::new();
+    for delegation in [false, true] {
+        if interrupted() {
+            break;
+        }
+        let mut spec = LocalSpec::figure5(1);
+        spec.containers = vec![
+            ("rw/".into(), Algorithm::VivaceRw),
+            ("rmw/".into(), Algorithm::VivaceRmw),
+        ];
+        spec.delegation = delegation;
+        let mut cluster = lab.start_cluster(spec)?;
+        let mut c = cluster.client(0).map_err(|e| err(e.to_string()))?;
+        c.set_timeout(Duration::from_secs(10));
+        c.write("rw/r", value(0)).map_err(|e| err(e.to_string()))?;
+        c.execute("rmw/x", Command::Append(value(0)))
+            .map_err(|e| err(e.to_string()))?;
+        sleep(Duration::from_millis(500));
+        let set = if delegation { "delegation" } else { "none" };
+        for congested in [false, true] {
+            let flood = congestion(lab, o, congested)?;
+            for (workload, label) in [
+                ("read", "read (quiet key)"),
+                ("write", "write"),
+                ("execute", "execute (1 KiB value, 1-byte append)"),
+            ] {
+                let (mut lat, mut failed, mut n) = (Vec::new(), 0, 0u64);
+                let phases0 = c.phases();
+                let (w0, sent0) = (wan(&cluster, &c), c.counters());
+                let end = Instant::now() + Duration::from_secs(o.seconds);
+                while Instant::now() < end && !interrupted() {
+                    let t = Instant::now();
+                    n += 1;
+                    let r = match workload {
+                        "read" => c.read("rw/r").map(|_| ()),
+                        "write" => c.write("rw/w", value(n)),
+                        _ => c
+                            .execute("rmw/x", Command::Append(Bytes::from("y")))
+                            .map(|_| ()),
+                    };
+                    match r {
+                        Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                        Err(_) => failed += 1,
+                    }
+                }
+                // The background propagation of the last values counts too.
+                sleep(Duration::from_secs(1));
+                let (w1, sent1) = (wan(&cluster, &c), c.counters());
+                let mut row = OptRow::new(
+                    Switches::NONE,
+                    workload,
+                    congested,
+                    &lat,
+                    failed,
+                    c.phases() - phases0,
+                    Some((w1.0 - w0.0, w1.1 - w0.1)),
+                );
+                let sent = (sent1.sent_bytes_priority + sent1.sent_bytes_normal)
+                    - (sent0.sent_bytes_priority + sent0.sent_bytes_normal);
+                row.client_bytes_per_op = Some(sent as f64 / (lat.len() + failed).max(1) as f64);
+                row.optimizations = set.to_string();
+                row.summary.system = set.to_string();
+                row.summary.op = label.into();
+                rows.push(row);
+            }
             if let Some(f) = flood {
                 f.stop();
             }
