@@ -210,6 +210,26 @@ pub fn examples(key_len: usize, value_len: usize) -> Vec<Msg> {
             ots: ts,
         },
         AckOwTs { req, ok: true },
+        Delegate {
+            req,
+            key: key.clone(),
+            op: vivace_spec::Op::Read,
+            ts: None,
+        },
+        Delegate {
+            req,
+            key: key.clone(),
+            op: vivace_spec::Op::Write(val.clone()),
+            ts: Some(ts),
+        },
+        AckDelegate {
+            req,
+            ret: vivace_spec::Ret::WriteOk,
+        },
+        AckDelegate {
+            req,
+            ret: vivace_spec::Ret::ReadOk(val.clone()),
+        },
     ]
 }
 

@@ -492,7 +492,7 @@ impl Model for VivaceModel {
             }
         }
         for id in state.timers.iter() {
-            if state.spurious_left > 0 || quiet(state, id) {
+            if state.spurious_left > 0 || (quiet(state, id) && self.delegate_quiet(state, id)) {
                 actions.push(Action::Timeout(id));
             }
         }
@@ -719,6 +719,29 @@ impl VivaceModel {
                 }
                 NodeState::Clock(_) => false,
             })
+    }
+
+    /// With [`ModelConfig::takeover_waits_for_delegate`], whether the
+    /// delegate of client `id`'s delegated operation, if it has one, is
+    /// quiet too (nothing in flight to or from it): the client's
+    /// delegation timer then fires only once its delegate has stopped
+    /// making progress (it crashed, lost a message, or waits for a value),
+    /// a timeout longer than any one step of a delegate at work. Without
+    /// it (every other configuration), the timer fires at any moment its
+    /// client is quiet, while the delegate is still at work.
+    fn delegate_quiet(&self, state: &State, id: Id) -> bool {
+        if !self.cfg.takeover_waits_for_delegate {
+            return true;
+        }
+        match &*state.nodes[usize::from(id)] {
+            NodeState::Client(c) => match c.current.as_ref() {
+                Some(cur) if matches!(cur.phase, Phase::Delegated { .. }) => {
+                    cur.to.iter().all(|d| quiet(state, d))
+                }
+                _ => true,
+            },
+            _ => true,
+        }
     }
 
     /// The server that may still crash in `state`, if the crash split

@@ -286,4 +286,38 @@ fn execute_at_replicas_holds_and_is_taken() {
     assert!(ModelConfig::named(Algorithm::VivaceRw, "base+execute_at_replicas").is_none());
 }
 
-const PINNED_READ_OPT: [usize; 4] = [911468, 96227, 478978, 224714];
+const PINNED_READ_OPT: [usize; 4] = [911468, 96227, 478978, 98886];
+
+/// Section 3.4.2, delegating to a replica, in `tiny` (Algorithm 1; the
+/// `vivace_rmw` one is the control of `delegation-fallback-new-timestamp`
+/// in `tests/mutants.rs`), with the client's takeover at any moment its
+/// delegate is at work. The configurations of record with faults let the
+/// takeover wait for a quiet delegate (`ModelConfig::shrink_delegation`);
+/// `takeover-crash` and `takeover-lossy` in `check --all` check the
+/// takeover at any moment under faults, on three servers.
+#[test]
+fn delegation_holds_and_is_taken() {
+    let cfg = ModelConfig::named(Algorithm::VivaceRw, "tiny+delegation").expect("named");
+    assert_eq!(cfg.optimizations(), ["delegation"]);
+    assert!(!cfg.takeover_waits_for_delegate);
+    let r = proves(cfg, 385091);
+    for p in [
+        "an operation completes through its delegate",
+        "a client takes its operation over from its delegate",
+    ] {
+        assert_eq!(r.properties[p], "reached", "{p}");
+    }
+    assert!(ModelConfig::named(Algorithm::Abd, "base+delegation").is_none());
+    let crash = ModelConfig::named(Algorithm::VivaceRw, "crash+delegation").expect("named");
+    assert!(crash.takeover_waits_for_delegate, "of record with faults");
+    assert_eq!(crash.clients[0].ops.len(), 2, "with its own workload");
+    let base = ModelConfig::named(Algorithm::VivaceRw, "base+delegation").expect("named");
+    assert!(!base.takeover_waits_for_delegate, "takeover at any moment");
+    assert_eq!(
+        base.clients[1].ops,
+        [vivace_spec::Op::Read],
+        "one operation each"
+    );
+    let any = ModelConfig::named(Algorithm::VivaceRmw, "takeover-crash").expect("named");
+    assert!(any.options.delegation && any.max_crashes == 1 && !any.takeover_waits_for_delegate);
+}

@@ -24,6 +24,8 @@ const PINNED: &[(&str, usize)] = &[
     ("fewer-replicas-no-fallback", 3041),
     ("exec-applies-to-other-ts", 344389),
     ("exec-no-fallback", 1519),
+    ("delegation-no-fallback", 0),
+    ("delegation-fallback-new-timestamp", 0),
 ];
 
 /// One mutant at a time: breadth-first searches hold gigabytes.
@@ -135,6 +137,14 @@ fn exec_applies_to_other_ts() {
 #[test]
 fn exec_no_fallback() {
     refute("exec-no-fallback");
+}
+#[test]
+fn delegation_no_fallback() {
+    refute("delegation-no-fallback");
+}
+#[test]
+fn delegation_fallback_new_timestamp() {
+    refute("delegation-fallback-new-timestamp");
 }
 
 /// The mutants' own configurations without the mutation hold, so that each

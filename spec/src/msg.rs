@@ -135,8 +135,9 @@ pub enum Msg {
     /// `(DELEGATE, key, op, ts)`: coordinate `op` on `key` for me. `ts` is
     /// a write's timestamp or an execute's ordering timestamp, taken by
     /// the client (a read has none), so that the client's fallback, if
-    /// the delegate does not answer, uses the same one. Normal when it
-    /// carries a value (a write), prioritized otherwise.
+    /// the delegate does not answer, uses the same one. A message within
+    /// the client's site: prioritized for a read, normal for a write or an
+    /// execute (a value, or a command of any size).
     Delegate {
         req: ReqId,
         key: Key,
@@ -180,10 +181,7 @@ impl Msg {
             | AckOwTs { .. }
             | Exec { .. }
             | AckExec { result: None, .. }
-            | Delegate {
-                op: Op::Read | Op::Execute(_),
-                ..
-            }
+            | Delegate { op: Op::Read, .. }
             | AckDelegate {
                 ret: Ret::WriteOk | Ret::Aborted,
                 ..
@@ -209,7 +207,8 @@ impl Msg {
                 result: Some(_), ..
             }
             | Delegate {
-                op: Op::Write(_), ..
+                op: Op::Write(_) | Op::Execute(_),
+                ..
             }
             | AckDelegate {
                 ret: Ret::ReadOk(_) | Ret::ExecuteOk(_),

@@ -493,6 +493,39 @@ fn message_classes_follow_the_pseudocode_marks() {
             Class::Priority,
         ),
         (Msg::AckOwTs { req: 0, ok: true }, Class::Priority),
+        // Section 3.4.2, within the client's site: small ones prioritized.
+        (
+            Msg::Delegate {
+                req: 0,
+                key: k.clone(),
+                op: Op::Read,
+                ts: None,
+            },
+            Class::Priority,
+        ),
+        (
+            Msg::Delegate {
+                req: 0,
+                key: k.clone(),
+                op: Op::Write(v.clone()),
+                ts: Some(t),
+            },
+            Class::Normal,
+        ),
+        (
+            Msg::AckDelegate {
+                req: 0,
+                ret: Ret::WriteOk,
+            },
+            Class::Priority,
+        ),
+        (
+            Msg::AckDelegate {
+                req: 0,
+                ret: Ret::ReadOk(v.clone()),
+            },
+            Class::Normal,
+        ),
     ];
     for (m, class) in rows {
         assert_eq!(m.class(), class, "{}", m.name());
