@@ -640,10 +640,13 @@ impl Client {
             return;
         }
         if let Msg::Stale { epoch, sealed, .. } = msg {
-            if cur.to.contains(src) {
-                s.current = self.on_stale(s, cur, epoch, sealed, out);
+            let goes_on = if cur.to.contains(src) {
+                self.on_stale(s, cur, epoch, sealed, out)
             } else {
-                s.current = Some(cur);
+                Some(cur)
+            };
+            if goes_on.is_some() {
+                s.current = goes_on;
             }
             return;
         }
@@ -1346,14 +1349,15 @@ impl Client {
 }
 
 /// `msg` in epoch `epoch` (with its replica set, for a W-LOCAL) when the
-/// container has epochs (Section 3.1); `msg` itself otherwise.
+/// container has epochs (Section 3.1) and `msg` is a request to a server;
+/// `msg` itself otherwise (the clock's request, for one).
 fn in_epoch(epoch: Option<(Epoch, IdSet)>, msg: Msg) -> Msg {
     match epoch {
-        Some((epoch, replicas)) => Msg::InEpoch {
+        Some((epoch, replicas)) if msg.request_key().is_some() => Msg::InEpoch {
             epoch,
             replicas: matches!(msg, Msg::WLocal { .. }).then_some(replicas),
             msg: Box::new(msg),
         },
-        None => msg,
+        _ => msg,
     }
 }
