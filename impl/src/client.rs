@@ -442,13 +442,18 @@ impl Client {
         };
         if let Some(l) = &s.lookup {
             if l.empty {
-                return ClientError::NoMetadata(String::from_utf8_lossy(l.prefix.as_slice()).into());
+                return ClientError::NoMetadata(
+                    String::from_utf8_lossy(l.prefix.as_slice()).into(),
+                );
             }
         }
         let Some(cur) = &s.current else {
             return ClientError::Timeout(self.timeout);
         };
-        let replicas = self.spec().container(s, &cur.key).map_or(0, |c| c.replicas.len());
+        let replicas = self
+            .spec()
+            .container(s, &cur.key)
+            .map_or(0, |c| c.replicas.len());
         let got = cur.votes.from.len();
         let quorum =
             |phase: &'static str, needed: usize| ClientError::NoQuorum { got, needed, phase };

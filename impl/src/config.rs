@@ -515,7 +515,11 @@ impl ClusterConfig {
                 return here("[directory]: a replica is listed twice".into());
             }
             for n in self.nodes.iter().filter(|n| n.role == Role::Client) {
-                if !d.local_sets.iter().any(|(s, ids)| *s == n.site && !ids.is_empty()) {
+                if !d
+                    .local_sets
+                    .iter()
+                    .any(|(s, ids)| *s == n.site && !ids.is_empty())
+                {
                     return here(format!(
                         "[directory] (Algorithm 1) needs a local set at site {:?} (client {:?} is there)",
                         self.sites[n.site as usize], n.name
@@ -740,7 +744,12 @@ mod tests {
         assert!(epochs.contains(&("dir/".into(), 0)), "{epochs:?}");
         assert!(epochs.contains(&("rw/".into(), 1)), "{epochs:?}");
         let f = ClusterConfig::load(&dir.join("figure5.toml")).unwrap();
-        assert!(f.deployment().directory.containers.iter().all(|c| c.epoch == 0));
+        assert!(f
+            .deployment()
+            .directory
+            .containers
+            .iter()
+            .all(|c| c.epoch == 0));
     }
 
     /// A bad `[directory]` section: the error names the file and the line.
@@ -794,7 +803,9 @@ mod tests {
         ];
         for (text, at, problem) in cases {
             assert_ne!(text, good, "the case changed the file ({problem})");
-            let e = ClusterConfig::parse(&text, "d.toml").unwrap_err().to_string();
+            let e = ClusterConfig::parse(&text, "d.toml")
+                .unwrap_err()
+                .to_string();
             let want = format!("d.toml:{}:", line_of(&text, at));
             assert!(e.starts_with(&want), "{e} (wanted {want})");
             assert!(e.contains(problem), "{e}");

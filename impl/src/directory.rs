@@ -384,7 +384,8 @@ pub fn reconfig(
     if !cfg.containers.iter().any(|c| c.prefix == req.prefix) {
         return Err(DirError::UnknownPrefix(req.prefix.clone()));
     }
-    let from = read(client, &req.prefix)?.ok_or_else(|| DirError::NoMetadata(req.prefix.clone()))?;
+    let from =
+        read(client, &req.prefix)?.ok_or_else(|| DirError::NoMetadata(req.prefix.clone()))?;
     let to = new_metadata(cfg, &from, req)?;
     let r = Reconfig {
         from: from.clone(),
@@ -407,7 +408,9 @@ pub fn reconfig(
     // SEAL, COPY, INSTALL until a majority of the new set serves epoch e+1.
     loop {
         let now = Instant::now();
-        let wait = retry_at.saturating_duration_since(now).min(Duration::from_millis(20));
+        let wait = retry_at
+            .saturating_duration_since(now)
+            .min(Duration::from_millis(20));
         for (src, m) in client.admin_round(std::mem::take(&mut out), wait)? {
             r.on_msg(&mut st, src, m, &mut out);
         }

@@ -232,7 +232,12 @@ pub fn examples(key_len: usize, value_len: usize) -> Vec<Msg> {
         },
         InEpoch {
             epoch: 7,
-            replicas: Some([1usize, 2, 3].into_iter().map(vivace_spec::Id::from).collect()),
+            replicas: Some(
+                [1usize, 2, 3]
+                    .into_iter()
+                    .map(vivace_spec::Id::from)
+                    .collect(),
+            ),
             msg: Box::new(WLocal {
                 req,
                 key: key.clone(),
