@@ -200,9 +200,11 @@ pub enum Msg {
         after: Option<Key>,
     },
     /// `(ACK-SEAL, epoch, sealed, keys, more)`: the epoch the replica is
-    /// installed in for the container (0: none) and whether it is sealed;
-    /// if that is the sealed epoch asked for, the next page of its keys
-    /// (at most [`crate::directory::SEAL_PAGE_BYTES`]), and `more` if the
+    /// installed in for the container (0: none) and whether it is sealed
+    /// in the epoch asked for *by the sender* (a replica sealed by another
+    /// administrator first answers `false`: at most one administrator
+    /// gathers a sealed majority); if so, the next page of its keys (at
+    /// most [`crate::directory::SEAL_PAGE_BYTES`]), and `more` if the
     /// listing goes on. Normal: a page can be large.
     AckSeal {
         req: ReqId,

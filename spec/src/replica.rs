@@ -72,6 +72,10 @@ pub struct Installed {
     /// Sealed: it no longer serves `epoch` (it answers STALE), though it
     /// still takes W-REMOTE.
     pub sealed: bool,
+    /// The administrator that sealed it: a SEAL of the same epoch from
+    /// another one is not granted, so that at most one administrator
+    /// gathers a sealed majority of an epoch and installs its successor.
+    pub sealed_by: Option<Id>,
 }
 
 /// What an EXEC asks for besides the value of `mts` (Section 3.4.2).
@@ -165,6 +169,7 @@ impl Server {
                 let i = Installed {
                     epoch: c.epoch,
                     sealed: false,
+                    sealed_by: None,
                 };
                 (c.prefix.clone(), i)
             })
@@ -565,17 +570,19 @@ impl Server {
                 epoch,
                 after,
             } => {
-                let i = state.epochs.get_mut(&prefix);
-                let i = match i {
-                    Some(i) => {
-                        if i.epoch == epoch {
+                // Sealed for this administrator: by it, now or before.
+                let granted = match state.epochs.get_mut(&prefix) {
+                    Some(i) if i.epoch == epoch => {
+                        if !i.sealed {
                             i.sealed = true;
+                            i.sealed_by = Some(src);
                         }
-                        *i
+                        i.sealed_by == Some(src)
                     }
-                    None => Installed::default(),
+                    _ => false,
                 };
-                let (keys, more) = if i.epoch == epoch && i.sealed {
+                let i = state.epochs.get(&prefix).copied().unwrap_or_default();
+                let (keys, more) = if granted {
                     self.seal_page(state, &prefix, after.as_ref())
                 } else {
                     (Vec::new(), false)
@@ -585,7 +592,7 @@ impl Server {
                     AckSeal {
                         req,
                         epoch: i.epoch,
-                        sealed: i.sealed,
+                        sealed: granted,
                         keys,
                         more,
                     },
@@ -624,6 +631,7 @@ impl Server {
                         let i = Installed {
                             epoch,
                             sealed: false,
+                            sealed_by: None,
                         };
                         state.epochs.insert(prefix.clone(), i);
                     }

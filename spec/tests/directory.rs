@@ -316,7 +316,8 @@ fn replicas_answer_stale_outside_their_epoch() {
         st.epochs[&Key::from("rw/")],
         Installed {
             epoch: 1,
-            sealed: false
+            sealed: false,
+            sealed_by: None
         }
     );
     let rts = |req| Msg::RTs {
@@ -775,4 +776,36 @@ fn a_superseded_reconfiguration_stops() {
         Step::Failed(ReconfigFailure::Superseded { epoch: 2, .. }) => {}
         other => panic!("expected Superseded, got {other:?}"),
     }
+}
+
+/// A seal belongs to the administrator that sealed first: another one's
+/// SEAL of the same epoch is not granted, so two administrators cannot
+/// both gather a sealed majority (and publish two different successors of
+/// one epoch).
+#[test]
+fn a_seal_is_granted_to_one_administrator() {
+    let s = Server {
+        deployment: deployment(),
+    };
+    let mut st = s.initial(Id::from(0));
+    let seal = |req| Msg::Seal {
+        req,
+        prefix: "rw/".into(),
+        epoch: 1,
+        after: None,
+    };
+    let mut out = Vec::new();
+    s.on_msg(&mut st, Id::from(ADMIN), seal(1), &mut out);
+    s.on_msg(&mut st, Id::from(C), seal(2), &mut out);
+    s.on_msg(&mut st, Id::from(ADMIN), seal(3), &mut out);
+    let granted: Vec<(usize, bool)> = out
+        .iter()
+        .map(|(to, m)| match m {
+            Msg::AckSeal {
+                sealed, epoch: 1, ..
+            } => (usize::from(*to), *sealed),
+            m => panic!("{m:?}"),
+        })
+        .collect();
+    assert_eq!(granted, vec![(ADMIN, true), (C, false), (ADMIN, true)]);
 }

@@ -243,6 +243,69 @@ fn reconfigure_under_a_mixed_workload() {
     assert_eq!(admin.directory_stats().stale, 0);
 }
 
+/// The figures of a larger move: rw/ holds 2,000 keys of 1 KiB when it
+/// moves from n1, n2, n3 to n2, n3, n4 while four clients run; the report
+/// gives the time of each step and the bytes copied, the clients' counts
+/// the operations STALE interrupted. Every bulk key reads back from the
+/// new replica set once n1 is dead.
+#[test]
+fn reconfigure_a_loaded_container() {
+    let mut cluster = LocalCluster::start(&spec(5)).expect("cluster starts");
+    let mut loader = cluster.client(4).unwrap();
+    let value = |i: usize| format!("{i:04}-{}", "x".repeat(1019));
+    for i in 0..2000 {
+        loader.write(format!("rw/bulk-{i:04}"), value(i)).unwrap();
+    }
+    let reports: Arc<Mutex<Vec<ReconfigReport>>> = Arc::default();
+    let r1 = reports.clone();
+    let hooks: Vec<Hook> = vec![(
+        200,
+        Box::new(move |c: &mut LocalCluster| {
+            let r = c
+                .reconfig("rw/", &["n2", "n3", "n4"], &[])
+                .expect("rw/ moves");
+            r1.lock().unwrap().push(r);
+        }),
+    )];
+    let cfg = MixedConfig {
+        clients: 4,
+        ops_per_client: 150,
+        keys: 3,
+        rmw_keys: 8,
+        algorithms: vec![Algorithm::VivaceRw, Algorithm::VivaceRmw],
+        timeout: Duration::from_secs(10),
+        seed: 23,
+        ..MixedConfig::default()
+    };
+    let run = run_mixed(&mut cluster, &cfg, hooks).expect("clients start");
+    let r = reports.lock().unwrap()[0].clone();
+    print_report(&r);
+    let d = run.directory;
+    let max = run.samples.iter().map(|s| s.latency).max().unwrap();
+    println!(
+        "clients: {} operations interrupted by STALE ({} restarted, {} redone, {} aborted), {} directory reads; slowest operation {:.1} ms",
+        d.stale,
+        d.restarted,
+        d.redone,
+        d.aborted,
+        d.reads,
+        max.as_secs_f64() * 1e3
+    );
+    assert_eq!(outcomes(&run.samples).2, 0, "every operation completes");
+    assert!(r.keys >= 2003, "{} keys", r.keys);
+    assert!(
+        r.copied_bytes >= 2000 * 1024,
+        "{} bytes copied",
+        r.copied_bytes
+    );
+    assert_linearizable(&run, "directory-loaded");
+    assert!(cluster.kill("n1"));
+    for i in (0..2000).step_by(97) {
+        let v = loader.read(format!("rw/bulk-{i:04}")).unwrap();
+        assert_eq!(v, vivace_spec::Bytes::from(value(i)), "rw/bulk-{i:04}");
+    }
+}
+
 /// Test 4: an INSTALL of an older epoch than the installed one is refused
 /// and changes nothing; a datagram of nested wrappers is dropped and
 /// counted; the server keeps serving.
