@@ -627,15 +627,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Sizes { key, value } => {
-            outln!("{:<14} {:<8} {:>6}", "message", "class", "bytes");
+            outln!("{:<18} {:<8} {:>6}", "message", "class", "bytes");
             for m in wire::examples(key, value) {
                 let n = wire::encode(&m).map_err(|e| e.to_string())?.len();
-                outln!(
-                    "{:<14} {:<8} {:>6}",
-                    m.name(),
-                    format!("{:?}", m.class()),
-                    n
-                );
+                let name = match &m {
+                    vivace_spec::Msg::InEpoch { .. } => format!("{} in epoch", m.name()),
+                    _ => m.name().to_string(),
+                };
+                outln!("{:<18} {:<8} {:>6}", name, format!("{:?}", m.class()), n);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -160,7 +160,7 @@ pub struct ClientState {
     /// A read of the directory in progress (it is `current` then), or
     /// waiting for its timer to be redone (`current` is `None` then), and
     /// what to do once it returns newer metadata.
-    pub lookup: Option<Lookup>,
+    pub lookup: Option<Box<Lookup>>,
     /// Counts of the directory service's events at this client.
     pub directory: DirectoryStats,
 }
@@ -506,13 +506,13 @@ impl Client {
         then: Then,
         out: &mut Sends,
     ) {
-        s.lookup = Some(Lookup {
+        s.lookup = Some(Box::new(Lookup {
             prefix,
             stale,
             then,
             empty: false,
             waiting: false,
-        });
+        }));
         self.read_directory(s, out);
     }
 

@@ -44,7 +44,7 @@ use crate::msg::{KeyState, Msg};
 use crate::quorum::majority;
 use crate::replica::Sends;
 use crate::types::{Epoch, Id, IdSet, Key, ReqId, Ts, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 /// Key prefix of the directory container: the metadata of the container
@@ -72,6 +72,10 @@ pub const COPY_PAGE_BYTES: usize = 32 * 1024;
 pub const ENTRY_BYTES: usize = 48;
 /// INSTALL pages a replica may have unanswered at once.
 pub const INSTALL_WINDOW: usize = 8;
+/// COPY requests of values some replica listed that may be unanswered at
+/// once (each answer can be [`COPY_PAGE_BYTES`]: the window bounds what
+/// arrives at the administrator's socket at a time).
+pub const COPY_WINDOW: usize = 8;
 
 /// Why directory metadata could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -296,8 +300,15 @@ pub struct InstallProgress {
 pub enum Purpose {
     /// SEAL to this replica.
     Seal(Id),
-    /// COPY of these keys.
-    Copy(Vec<Key>),
+    /// COPY of these keys; `listed`: from a replica that listed their
+    /// values (counted in [`COPY_WINDOW`]); else of values still ⊥ at
+    /// every sealed replica, asked of all of them.
+    Copy {
+        /// The keys still missing.
+        keys: Vec<Key>,
+        /// Asked of a replica that listed the values.
+        listed: bool,
+    },
     /// INSTALL of this page (`None`: the last INSTALL, with the epoch) at
     /// this replica.
     Install(Id, Option<usize>),
@@ -351,6 +362,9 @@ pub struct ReconfigState {
     pub newest: BTreeMap<Key, Newest>,
     /// The values copied, of each key's newest timestamp.
     pub values: BTreeMap<Key, Value>,
+    /// COPY batches not sent yet (the window is full): the replica that
+    /// listed their values, and the keys.
+    pub copy_queue: VecDeque<(Id, Vec<Key>)>,
     /// The INSTALL pages (once copying is over).
     pub pages: Vec<Vec<KeyState>>,
     /// INSTALL progress of the new replicas.
@@ -503,7 +517,7 @@ impl Reconfig {
                 }
                 self.after_seal_answer(s, out);
             }
-            (Purpose::Copy(keys), Msg::AckCopyValues { values, .. }) => {
+            (Purpose::Copy { keys, listed }, Msg::AckCopyValues { values, .. }) => {
                 if s.step != Step::Copying {
                     return;
                 }
@@ -520,10 +534,11 @@ impl Reconfig {
                     .collect();
                 if left.is_empty() {
                     s.outstanding.remove(&req);
+                    self.copy_more(s, out);
                 } else if let Some(o) = s.outstanding.get_mut(&req) {
                     // Ask again (on the timer) only for what is missing.
                     o.msg = self.copy_msg(req, &s.newest, &left);
-                    o.purpose = Purpose::Copy(left);
+                    o.purpose = Purpose::Copy { keys: left, listed };
                 }
                 if s.missing_values().is_empty() {
                     self.start_install(s, out);
@@ -635,19 +650,44 @@ impl Reconfig {
         }
         for (holder, list) in batches {
             for (keys, _) in list {
-                let msg = self.copy_msg(s.next_req, &s.newest, &keys);
-                s.stats.copy_requests += 1;
-                self.send(s, &[holder], msg, Purpose::Copy(keys), out);
+                s.copy_queue.push_back((holder, keys));
             }
         }
+        // The values no one listed go at once (one key each: their answers
+        // come as the values arrive); the others within the window.
         for k in unknown {
             let keys = vec![k];
             let msg = self.copy_msg(s.next_req, &s.newest, &keys);
             s.stats.copy_requests += 1;
-            self.send(s, &sealed, msg, Purpose::Copy(keys), out);
+            let purpose = Purpose::Copy {
+                keys,
+                listed: false,
+            };
+            self.send(s, &sealed, msg, purpose, out);
         }
+        self.copy_more(s, out);
         if s.missing_values().is_empty() {
             self.start_install(s, out);
+        }
+    }
+
+    /// Sends queued COPY batches while fewer than [`COPY_WINDOW`] of
+    /// them are unanswered.
+    fn copy_more(&self, s: &mut ReconfigState, out: &mut Sends) {
+        let in_flight = |s: &ReconfigState| {
+            s.outstanding
+                .values()
+                .filter(|o| matches!(o.purpose, Purpose::Copy { listed: true, .. }))
+                .count()
+        };
+        while in_flight(s) < COPY_WINDOW {
+            let Some((holder, keys)) = s.copy_queue.pop_front() else {
+                break;
+            };
+            let msg = self.copy_msg(s.next_req, &s.newest, &keys);
+            s.stats.copy_requests += 1;
+            let purpose = Purpose::Copy { keys, listed: true };
+            self.send(s, &[holder], msg, purpose, out);
         }
     }
 
@@ -749,7 +789,7 @@ impl Reconfig {
     pub fn on_timeout(&self, s: &mut ReconfigState, out: &mut Sends) -> bool {
         let sealed: IdSet = s.sealed().into_iter().collect();
         for o in s.outstanding.values_mut() {
-            if matches!(o.purpose, Purpose::Copy(_)) {
+            if matches!(o.purpose, Purpose::Copy { .. }) {
                 o.to = IdSet(o.to.0 | sealed.0);
             }
             for dst in o.to.iter() {
