@@ -8,9 +8,9 @@ use crate::net::{CounterSnapshot, Sockets};
 use crate::runtime::{bind_node, Driver, RuntimeError, RuntimeOptions};
 use crate::wire::MAX_VALUE;
 use std::time::{Duration, Instant};
-use vivace_spec::client::{Client as SpecClient, Phase};
+use vivace_spec::client::{Client as SpecClient, DirectoryStats, Phase};
 use vivace_spec::quorum::majority;
-use vivace_spec::{Bytes, Command, Id, Node, NodeState, Op, Ret, Ts};
+use vivace_spec::{Bytes, Command, Container, Id, Msg, Node, NodeState, Op, Ret, Ts};
 
 /// Why an operation did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,10 @@ pub enum ClientError {
     /// The key is in no container.
     #[error("key {0:?} is in no container")]
     NoContainer(String),
+    /// The directory service (Section 3.1) has no metadata for the key's
+    /// container (`vivace dir init` was not run), or it is unreadable.
+    #[error("the directory has no metadata for container {0:?} (run `vivace dir init`)")]
+    NoMetadata(String),
     /// The operation does not exist for the object's type.
     #[error("{op} is not an operation of {algorithm} objects")]
     WrongOperation {
@@ -165,6 +169,49 @@ impl Client {
     /// The client's network counters.
     pub fn counters(&self) -> CounterSnapshot {
         self.driver.counters().snapshot()
+    }
+
+    /// What the directory service (Section 3.1) made this client do so far:
+    /// directory reads, operations interrupted by STALE, reads started
+    /// over, writes redone, executes aborted.
+    pub fn directory_stats(&self) -> DirectoryStats {
+        match self.driver.state() {
+            NodeState::Client(s) => s.directory,
+            _ => DirectoryStats::default(),
+        }
+    }
+
+    /// The metadata of container `prefix` this client read from the
+    /// directory and caches, if any.
+    pub fn cached(&self, prefix: &str) -> Option<Container> {
+        match self.driver.state() {
+            NodeState::Client(s) => s.cache.get(&Bytes::from(prefix)).cloned(),
+            _ => None,
+        }
+    }
+
+    /// The administrator's exchange (Section 3.1, [`crate::directory`]):
+    /// sends `sends` from this client's sockets, waits at most `wait` for
+    /// datagrams, and returns the answers to the administrator's requests
+    /// that came (the client actor handles everything else as usual).
+    pub(crate) fn admin_round(
+        &mut self,
+        sends: Vec<(Id, Msg)>,
+        wait: Duration,
+    ) -> Result<Vec<(Id, Msg)>, ClientError> {
+        self.driver.capture_admin();
+        self.driver.send_now(sends);
+        let mut got = self.driver.take_admin();
+        if got.is_empty() {
+            self.driver
+                .poll_once(wait)
+                .map_err(|source| RuntimeError::Io {
+                    what: "polling".into(),
+                    source,
+                })?;
+            got = self.driver.take_admin();
+        }
+        Ok(got)
     }
 
     /// `write(key, value)` of an RW object.
@@ -365,6 +412,8 @@ impl Client {
                     | ClientError::NoContainer(_)
                     | ClientError::WrongOperation { .. },
                 ) => Outcome::Fail,
+                // NoMetadata: unknown too (conservative), as a write redone
+                // after STALE may have taken effect in the old epoch.
                 Err(_) => Outcome::Unknown,
             };
             r.complete(self.history_id(), hid, outcome);
@@ -391,14 +440,19 @@ impl Client {
         let NodeState::Client(s) = self.driver.state() else {
             return ClientError::Timeout(self.timeout);
         };
+        if let Some(l) = &s.lookup {
+            if l.empty {
+                return ClientError::NoMetadata(
+                    String::from_utf8_lossy(l.prefix.as_slice()).into(),
+                );
+            }
+        }
         let Some(cur) = &s.current else {
             return ClientError::Timeout(self.timeout);
         };
         let replicas = self
             .spec()
-            .deployment
-            .directory
-            .lookup(&cur.key)
+            .container(s, &cur.key)
             .map_or(0, |c| c.replicas.len());
         let got = cur.votes.from.len();
         let quorum =

@@ -2,7 +2,8 @@
 //! the paper's Figure 5 deployment, for the demo, the benchmark and tests.
 
 use crate::client::{Client, ClientError};
-use crate::config::{ClusterConfig, ContainerConfig, Marks, NodeConfig, Role};
+use crate::config::{ClusterConfig, ContainerConfig, DirectoryConfig, Marks, NodeConfig, Role};
+use crate::directory::{DirError, ReconfigReport, ReconfigRequest};
 use crate::net::{CounterSnapshot, Sockets};
 use crate::runtime::{spawn_server, RuntimeError, RuntimeOptions, ServerHandle};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -42,6 +43,11 @@ pub struct LocalSpec {
     /// Where the nodes of site A and of site B bind; `None`: all on
     /// loopback (see `ipv6`).
     pub sites: Option<[Placement; 2]>,
+    /// The directory service (Section 3.1): a `[directory]` on n1, n2, n3
+    /// (local sets n1, n4, n5 in A and n2, n3 in B), an administrator
+    /// client `admin` (id 64 + `clients`, site A), and the directory
+    /// initialized with every container's metadata, epoch 1, at start.
+    pub directory: bool,
 }
 
 /// Where the nodes of one site bind (the WAN lab puts each site in its own
@@ -74,6 +80,7 @@ impl LocalSpec {
             clock_uncertainty: Duration::ZERO,
             options: RuntimeOptions::default(),
             sites: None,
+            directory: false,
         }
     }
 }
@@ -96,7 +103,11 @@ pub struct LocalCluster {
     client_sockets: Vec<Option<Sockets>>,
     options: RuntimeOptions,
     retired: CounterSnapshot,
+    admin: Option<Client>,
 }
+
+/// The name of the administrator client of a cluster with a directory.
+pub const ADMIN: &str = "admin";
 
 /// The name of client `i`.
 pub fn client_name(i: usize) -> String {
@@ -187,6 +198,20 @@ impl LocalCluster {
             });
             client_sockets.push(Some(s));
         }
+        let mut admin_sockets = None;
+        if spec.directory {
+            let s = bind(0)?;
+            let (p, n) = addr(&s);
+            nodes.push(NodeConfig {
+                name: ADMIN.into(),
+                id: 64 + spec.clients,
+                site: 0,
+                role: Role::Client,
+                priority: p,
+                normal: n,
+            });
+            admin_sockets = Some(s);
+        }
         let containers = spec
             .containers
             .iter()
@@ -209,6 +234,10 @@ impl LocalCluster {
             execute_at_replicas: spec.execute_at_replicas,
             delegation: spec.delegation,
             clock_uncertainty: spec.clock_uncertainty,
+            directory: spec.directory.then(|| DirectoryConfig {
+                replicas: vec![1, 2, 3],
+                local_sets: vec![(0, vec![1, 4, 5]), (1, vec![2, 3])],
+            }),
         };
         let mut servers = Vec::new();
         for (i, s) in server_sockets.into_iter().enumerate() {
@@ -216,13 +245,58 @@ impl LocalCluster {
             let h = spawn_server(&config, &name, s, &spec.options)?;
             servers.push((name, Some(h)));
         }
+        let mut admin = None;
+        if let Some(s) = admin_sockets {
+            let mut a = Client::with_sockets(&config, ADMIN, s, &spec.options).map_err(|e| {
+                RuntimeError::Io {
+                    what: "starting the administrator".into(),
+                    source: std::io::Error::other(e.to_string()),
+                }
+            })?;
+            crate::directory::init(&config, &mut a).map_err(|e| RuntimeError::Io {
+                what: "initializing the directory".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            admin = Some(a);
+        }
         Ok(LocalCluster {
             config,
             servers,
             client_sockets,
             options: spec.options.clone(),
             retired: CounterSnapshot::default(),
+            admin,
         })
+    }
+
+    /// The administrator client (with a directory).
+    pub fn admin(&mut self) -> Option<&mut Client> {
+        self.admin.as_mut()
+    }
+
+    /// Changes the replica set of container `prefix` to `replicas` (and the
+    /// local sets named in `local_sets`) through the directory service
+    /// (Section 3.1), from the administrator client.
+    pub fn reconfig(
+        &mut self,
+        prefix: &str,
+        replicas: &[&str],
+        local_sets: &[(&str, &[&str])],
+    ) -> Result<ReconfigReport, DirError> {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let req = ReconfigRequest {
+            prefix: prefix.into(),
+            replicas: strings(replicas),
+            local_sets: (!local_sets.is_empty()).then(|| {
+                local_sets
+                    .iter()
+                    .map(|(site, names)| (site.to_string(), strings(names)))
+                    .collect()
+            }),
+            step_timeout: Duration::from_secs(10),
+        };
+        let admin = self.admin.as_mut().ok_or(DirError::NotConfigured)?;
+        crate::directory::reconfig(&self.config, admin, &req)
     }
 
     /// Client `i` (each can be taken once).

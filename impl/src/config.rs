@@ -35,7 +35,18 @@
 //! algorithm = "vivace_rw"       # abd | vivace_rw | lan_rmw | vivace_rmw
 //! replicas = ["n1", "n2", "n3"]
 //! local_sets = { A = ["n1", "n4", "n5"] }
+//!
+//! [directory]                   # optional: the directory service (Section 3.1)
+//! replicas = ["n1", "n2", "n3"] # the directory container `dir/` (Algorithm 1), fixed
+//! local_sets = { A = ["n1", "n4", "n5"], B = ["n2", "n3"] }
 //! ```
+//!
+//! With a `[directory]`, each `[[containers]]` entry is the container's
+//! *initial* metadata, epoch 1: `vivace dir init` writes it into the
+//! directory object `dir/<prefix>`, servers start serving epoch 1 where
+//! it puts them, and clients read the metadata from the directory (the
+//! file gives them the prefixes, the container ids). Without one, the
+//! file is all the metadata there is (epoch checks off), as before.
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -121,6 +132,16 @@ pub struct ContainerConfig {
     pub local_sets: Vec<(Site, Vec<usize>)>,
 }
 
+/// The directory service's own container (Section 3.1): Algorithm 1 on a
+/// fixed replica set, prefix [`vivace_spec::directory::PREFIX`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryConfig {
+    /// Replica set (server ids).
+    pub replicas: Vec<usize>,
+    /// Local set per site (server ids).
+    pub local_sets: Vec<(Site, Vec<usize>)>,
+}
+
 /// TOS bytes of the two classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Marks {
@@ -164,6 +185,8 @@ pub struct ClusterConfig {
     pub delegation: bool,
     /// Commit-wait after each clock reading (0: none).
     pub clock_uncertainty: Duration,
+    /// The directory service (Section 3.1), if configured.
+    pub directory: Option<DirectoryConfig>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +215,16 @@ struct RawConfig {
     clients: Vec<Spanned<RawNode>>,
     #[serde(default)]
     containers: Vec<Spanned<RawContainer>>,
+    #[serde(default)]
+    directory: Option<Spanned<RawDirectory>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirectory {
+    replicas: Spanned<Vec<String>>,
+    #[serde(default)]
+    local_sets: Option<Spanned<BTreeMap<String, Vec<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -324,32 +357,9 @@ impl ClusterConfig {
                     ),
                 )
             })?;
-            let server_id = |name: &str, span: std::ops::Range<usize>| {
-                nodes
-                    .iter()
-                    .find(|n| n.name == name && n.role == Role::Server)
-                    .map(|n| n.id)
-                    .ok_or_else(|| err(span, format!("{name:?} is not a server of [[nodes]]")))
-            };
-            let replicas = c
-                .replicas
-                .get_ref()
-                .iter()
-                .map(|n| server_id(n, c.replicas.span()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut local_sets = Vec::new();
-            if let Some(ls) = &c.local_sets {
-                for (site, names) in ls.get_ref() {
-                    let s = sites.iter().position(|x| x == site).ok_or_else(|| {
-                        err(ls.span(), format!("local set of unknown site {site:?}"))
-                    })? as Site;
-                    let ids = names
-                        .iter()
-                        .map(|n| server_id(n, ls.span()))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    local_sets.push((s, ids));
-                }
-            }
+            let (replicas, local_sets) =
+                members(&nodes, &sites, &c.replicas, c.local_sets.as_ref())
+                    .map_err(|(span, problem)| err(span, problem))?;
             containers.push(ContainerConfig {
                 prefix: c.prefix.get_ref().clone(),
                 algorithm,
@@ -362,7 +372,21 @@ impl ClusterConfig {
             priority: m.priority.unwrap_or(0xb8),
             normal: m.normal.unwrap_or(0),
         });
+        let mut directory = None;
+        let mut dspan = 0..0;
+        if let Some(d) = &raw.directory {
+            dspan = d.span();
+            let d = d.get_ref();
+            let (replicas, local_sets) =
+                members(&nodes, &sites, &d.replicas, d.local_sets.as_ref())
+                    .map_err(|(span, problem)| err(span, problem))?;
+            directory = Some(DirectoryConfig {
+                replicas,
+                local_sets,
+            });
+        }
         let cfg = ClusterConfig {
+            directory,
             sites,
             nodes,
             containers,
@@ -382,6 +406,7 @@ impl ClusterConfig {
                     [name, id, p, n][field].clone()
                 }
                 Where::Container => cspans[i].clone(),
+                Where::Directory => dspan.clone(),
                 Where::Top => 0..0,
             };
             err(span, problem)
@@ -467,6 +492,46 @@ impl ClusterConfig {
         if self.containers.is_empty() {
             return Err((Where::Top, 0, "no [[containers]]".into()));
         }
+        if let Some(d) = &self.directory {
+            let dir = vivace_spec::directory::PREFIX;
+            for (i, c) in self.containers.iter().enumerate() {
+                if c.prefix.starts_with(dir) {
+                    return Err((
+                        Where::Container,
+                        i,
+                        format!(
+                            "prefix {:?}: {dir:?} is the directory's (Section 3.1) with a [directory]",
+                            c.prefix
+                        ),
+                    ));
+                }
+            }
+            let here = |problem: String| Err((Where::Directory, 0, problem));
+            if d.replicas.is_empty() {
+                return here("[directory]: empty replica set".into());
+            }
+            let uniq: HashSet<_> = d.replicas.iter().collect();
+            if uniq.len() != d.replicas.len() {
+                return here("[directory]: a replica is listed twice".into());
+            }
+            for n in self.nodes.iter().filter(|n| n.role == Role::Client) {
+                if !d
+                    .local_sets
+                    .iter()
+                    .any(|(s, ids)| *s == n.site && !ids.is_empty())
+                {
+                    return here(format!(
+                        "[directory] (Algorithm 1) needs a local set at site {:?} (client {:?} is there)",
+                        self.sites[n.site as usize], n.name
+                    ));
+                }
+            }
+            if self.delegation {
+                return here(
+                    "delegation (Section 3.4.2) is not supported with a [directory] yet".into(),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -505,20 +570,34 @@ impl ClusterConfig {
         for n in &self.nodes {
             sites[n.id] = n.site;
         }
-        let containers = self
+        let ids = |v: &[usize]| v.iter().map(|&i| Id::from(i)).collect::<Vec<_>>();
+        let local = |v: &[(Site, Vec<usize>)]| {
+            v.iter()
+                .map(|(s, members)| (*s, ids(members)))
+                .collect::<Vec<_>>()
+        };
+        // With the directory service the file's metadata is epoch 1's.
+        let epoch = u64::from(self.directory.is_some());
+        let mut containers: Vec<Container> = self
             .containers
             .iter()
             .map(|c| Container {
                 prefix: Key::from(c.prefix.as_str()),
                 algorithm: c.algorithm,
-                replicas: c.replicas.iter().map(|&i| Id::from(i)).collect(),
-                local_sets: c
-                    .local_sets
-                    .iter()
-                    .map(|(s, ids)| (*s, ids.iter().map(|&i| Id::from(i)).collect()))
-                    .collect(),
+                replicas: ids(&c.replicas),
+                local_sets: local(&c.local_sets),
+                epoch,
             })
             .collect();
+        if let Some(d) = &self.directory {
+            containers.push(Container {
+                prefix: Key::from(vivace_spec::directory::PREFIX),
+                algorithm: Algorithm::VivaceRw,
+                replicas: ids(&d.replicas),
+                local_sets: local(&d.local_sets),
+                epoch: 0,
+            });
+        }
         Arc::new(Deployment {
             directory: Directory { containers },
             sites,
@@ -541,7 +620,47 @@ enum Where {
     /// Field of a node: 0 name, 1 id, 2 priority, 3 normal.
     Node(usize),
     Container,
+    Directory,
     Top,
+}
+
+/// The replica set and local sets of a container or of the directory, by
+/// server id; errors name the line of the list.
+#[allow(clippy::type_complexity)]
+fn members(
+    nodes: &[NodeConfig],
+    sites: &[String],
+    replicas: &Spanned<Vec<String>>,
+    local_sets: Option<&Spanned<BTreeMap<String, Vec<String>>>>,
+) -> Result<(Vec<usize>, Vec<(Site, Vec<usize>)>), (std::ops::Range<usize>, String)> {
+    let server_id = |name: &str, span: std::ops::Range<usize>| {
+        nodes
+            .iter()
+            .find(|n| n.name == name && n.role == Role::Server)
+            .map(|n| n.id)
+            .ok_or_else(|| (span, format!("{name:?} is not a server of [[nodes]]")))
+    };
+    let ids = replicas
+        .get_ref()
+        .iter()
+        .map(|n| server_id(n, replicas.span()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sets = Vec::new();
+    if let Some(ls) = local_sets {
+        for (site, names) in ls.get_ref() {
+            let s = sites
+                .iter()
+                .position(|x| x == site)
+                .ok_or_else(|| (ls.span(), format!("local set of unknown site {site:?}")))?
+                as Site;
+            let members = names
+                .iter()
+                .map(|n| server_id(n, ls.span()))
+                .collect::<Result<Vec<_>, _>>()?;
+            sets.push((s, members));
+        }
+    }
+    Ok((ids, sets))
 }
 
 /// An address as a socket reports it: IPv4-mapped IPv6 addresses become IPv4.
@@ -577,7 +696,12 @@ mod tests {
     #[test]
     fn example_configs_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
-        for f in ["cluster3.toml", "figure5.toml", "figure5-ipv6.toml"] {
+        for f in [
+            "cluster3.toml",
+            "figure5.toml",
+            "figure5-ipv6.toml",
+            "directory.toml",
+        ] {
             let c = ClusterConfig::load(&dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
             assert!(c.nodes.len() >= 3);
             check_runnable(&c.deployment()).unwrap();
@@ -601,5 +725,90 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("z.toml:5:") && e.contains("below 64"), "{e}");
+    }
+
+    /// A `[directory]` (Section 3.1): its container `dir/` is in the
+    /// deployment with fixed metadata (epoch 0) and every other container
+    /// starts at epoch 1; without one, every epoch is 0 (checks off).
+    #[test]
+    fn the_directory_section() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let c = ClusterConfig::load(&dir.join("directory.toml")).unwrap();
+        let d = c.deployment();
+        let epochs: Vec<(String, u64)> = d
+            .directory
+            .containers
+            .iter()
+            .map(|c| (String::from_utf8_lossy(c.prefix.as_slice()).into(), c.epoch))
+            .collect();
+        assert!(epochs.contains(&("dir/".into(), 0)), "{epochs:?}");
+        assert!(epochs.contains(&("rw/".into(), 1)), "{epochs:?}");
+        let f = ClusterConfig::load(&dir.join("figure5.toml")).unwrap();
+        assert!(f
+            .deployment()
+            .directory
+            .containers
+            .iter()
+            .all(|c| c.epoch == 0));
+    }
+
+    /// A bad `[directory]` section: the error names the file and the line.
+    #[test]
+    fn a_bad_directory_section_names_the_line() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let good = std::fs::read_to_string(dir.join("directory.toml")).unwrap();
+        let line_of = |text: &str, needle: &str| {
+            text.lines()
+                .position(|l| l.contains(needle) && !l.starts_with('#'))
+                .unwrap()
+                + 1
+        };
+        let cases = [
+            // An unknown server in the directory's replica set.
+            (
+                good.replace(
+                    "replicas = [\"n1\", \"n2\", \"n3\"]\nlocal_sets = { A = [\"n1\", \"n4\", \"n5\"], B = [\"n2\", \"n3\"] }\n\n[[nodes]]",
+                    "replicas = [\"n1\", \"n9\", \"n3\"]\nlocal_sets = { A = [\"n1\", \"n4\", \"n5\"], B = [\"n2\", \"n3\"] }\n\n[[nodes]]",
+                ),
+                "\"n9\"",
+                "\"n9\" is not a server",
+            ),
+            // A field the section does not have.
+            (
+                good.replace("[directory]\n", "[directory]\nalgorithm = \"abd\"\n"),
+                "algorithm = \"abd\"",
+                "unknown field",
+            ),
+            // No local set where the clients are.
+            (
+                good.replace(
+                    "local_sets = { A = [\"n1\", \"n4\", \"n5\"], B = [\"n2\", \"n3\"] }\n\n[[nodes]]",
+                    "local_sets = { B = [\"n2\", \"n3\"] }\n\n[[nodes]]",
+                ),
+                "[directory]",
+                "needs a local set at site \"A\"",
+            ),
+            // A container prefix in the directory's own.
+            (
+                good.replace("prefix = \"lan/\"", "prefix = \"dir/lan/\""),
+                "prefix = \"dir/lan/\"",
+                "is the directory's",
+            ),
+            // Delegation is not supported with a directory.
+            (
+                good.replace("writeback_skip = true\n", "writeback_skip = true\ndelegation = true\n"),
+                "[directory]",
+                "not supported with a [directory]",
+            ),
+        ];
+        for (text, at, problem) in cases {
+            assert_ne!(text, good, "the case changed the file ({problem})");
+            let e = ClusterConfig::parse(&text, "d.toml")
+                .unwrap_err()
+                .to_string();
+            let want = format!("d.toml:{}:", line_of(&text, at));
+            assert!(e.starts_with(&want), "{e} (wanted {want})");
+            assert!(e.contains(problem), "{e}");
+        }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`wire`]: the versioned compact binary format;
 //! - [`config`]: the TOML cluster description;
 //! - [`client`]: the client library (`write`, `read`, `execute`);
+//! - [`directory`]: the directory service's administration (Section 3.1):
+//!   `dir init`, `dir show`, `reconfig`;
 //! - [`history`]: history recording in the checker's JSON-lines format;
 //! - [`pool`]: many clients driven by one thread (one poller);
 //! - [`cluster`]: a whole cluster on loopback inside one process;
@@ -21,6 +23,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod curves;
+pub mod directory;
 pub mod history;
 pub mod lab;
 pub mod net;

@@ -176,6 +176,36 @@ enum Cmd {
         #[command(subcommand)]
         experiment: LabCmd,
     },
+    /// The directory service (Section 3.1): container metadata in
+    /// directory objects `dir/<prefix>` (needs a `[directory]` section).
+    Dir {
+        #[command(subcommand)]
+        cmd: DirCmd,
+    },
+    /// Section 3.1: changes a container's replica set (and local sets)
+    /// through the directory service: SEAL the old epoch, COPY the newest
+    /// values from a sealed majority, INSTALL them at the new replica set,
+    /// then PUBLISH the new metadata.
+    Reconfig {
+        #[command(flatten)]
+        c: ClientArgs,
+        /// The container's prefix.
+        #[arg(long)]
+        prefix: String,
+        /// The new replica set, e.g. `n2,n3,n4`.
+        #[arg(long, value_delimiter = ',', required = true)]
+        replicas: Vec<String>,
+        /// A new local set, `SITE=n1,n4,n5` (repeat for each site; sites
+        /// not named keep theirs).
+        #[arg(long = "local-set")]
+        local_sets: Vec<String>,
+        /// Deadline of each step (seal, copy, install), in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        step_timeout_ms: u64,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints the encoded size of every message type.
     Sizes {
         /// Key length.
@@ -184,6 +214,31 @@ enum Cmd {
         /// Value length.
         #[arg(long, default_value_t = 1024)]
         value: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DirCmd {
+    /// Writes each container's metadata from the configuration, as epoch
+    /// 1, into the directory (containers the directory already has are
+    /// left alone).
+    Init {
+        #[command(flatten)]
+        c: ClientArgs,
+        /// One JSON object per container on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints the metadata the directory holds, of every container or one.
+    Show {
+        #[command(flatten)]
+        c: ClientArgs,
+        /// Only this container.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// One JSON object per container on stdout.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -506,20 +561,156 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Lab { experiment } => run_lab(experiment),
-        Cmd::Sizes { key, value } => {
-            outln!("{:<14} {:<8} {:>6}", "message", "class", "bytes");
-            for m in wire::examples(key, value) {
-                let n = wire::encode(&m).map_err(|e| e.to_string())?.len();
+        Cmd::Dir { cmd } => run_dir(cmd),
+        Cmd::Reconfig {
+            c,
+            prefix,
+            replicas,
+            local_sets,
+            step_timeout_ms,
+            json,
+        } => {
+            let cfg = with_directory(&c)?;
+            let mut sets = Vec::new();
+            for s in &local_sets {
+                let (site, names) = s
+                    .split_once('=')
+                    .ok_or(format!("--local-set {s:?}: expected SITE=n1,n2,..."))?;
+                sets.push((
+                    site.to_string(),
+                    names.split(',').map(str::to_string).collect(),
+                ));
+            }
+            let req = vivace_impl::directory::ReconfigRequest {
+                prefix,
+                replicas,
+                local_sets: (!sets.is_empty()).then_some(sets),
+                step_timeout: Duration::from_millis(step_timeout_ms),
+            };
+            let mut cl = client(&c)?;
+            let r =
+                vivace_impl::directory::reconfig(&cfg, &mut cl, &req).map_err(|e| e.to_string())?;
+            if json {
+                outln!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
+            } else {
                 outln!(
-                    "{:<14} {:<8} {:>6}",
-                    m.name(),
-                    format!("{:?}", m.class()),
-                    n
+                    "{}: epoch {} -> {}, replicas {} -> {}",
+                    r.prefix,
+                    r.from_epoch,
+                    r.to_epoch,
+                    r.from.replicas.join(","),
+                    r.to.replicas.join(",")
+                );
+                outln!(
+                    "  {} keys; {} bytes copied, {} bytes installed ({} INSTALL pages); {} retransmissions",
+                    r.keys,
+                    r.copied_bytes,
+                    r.installed_bytes,
+                    r.install_pages,
+                    r.retransmissions
+                );
+                outln!(
+                    "  seal {:.1} ms, copy {:.1} ms, install {:.1} ms, publish {:.1} ms: {:.1} ms in all",
+                    r.seal_ms,
+                    r.copy_ms,
+                    r.install_ms,
+                    r.publish_ms,
+                    r.total_ms
+                );
+                outln!(
+                    "  sealed: {}; serving epoch {}: {}",
+                    r.sealed.join(","),
+                    r.to_epoch,
+                    r.installed.join(",")
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Sizes { key, value } => {
+            outln!("{:<18} {:<8} {:>6}", "message", "class", "bytes");
+            for m in wire::examples(key, value) {
+                let n = wire::encode(&m).map_err(|e| e.to_string())?.len();
+                let name = match &m {
+                    vivace_spec::Msg::InEpoch { .. } => format!("{} in epoch", m.name()),
+                    _ => m.name().to_string(),
+                };
+                outln!("{:<18} {:<8} {:>6}", name, format!("{:?}", m.class()), n);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Refuses a configuration without a `[directory]` before binding anything.
+fn with_directory(c: &ClientArgs) -> Result<ClusterConfig, String> {
+    let (cfg, _) = client_name(c)?;
+    if cfg.directory.is_none() {
+        return Err(format!(
+            "{}: {}",
+            c.config.display(),
+            vivace_impl::directory::DirError::NotConfigured
+        ));
+    }
+    Ok(cfg)
+}
+
+/// `vivace dir init | show`.
+fn run_dir(cmd: DirCmd) -> Result<ExitCode, String> {
+    use vivace_impl::directory;
+    match cmd {
+        DirCmd::Init { c, json } => {
+            let cfg = with_directory(&c)?;
+            let mut cl = client(&c)?;
+            for o in directory::init(&cfg, &mut cl).map_err(|e| e.to_string())? {
+                if json {
+                    outln!("{}", serde_json::to_string(&o).map_err(|e| e.to_string())?);
+                } else if o.written {
+                    outln!("{}: wrote epoch {}", o.prefix, o.epoch);
+                } else {
+                    outln!(
+                        "{}: already in the directory (epoch {}), left alone",
+                        o.prefix,
+                        o.epoch
+                    );
+                }
+            }
+        }
+        DirCmd::Show { c, prefix, json } => {
+            let cfg = with_directory(&c)?;
+            let mut cl = client(&c)?;
+            let entries =
+                directory::show(&cfg, &mut cl, prefix.as_deref()).map_err(|e| e.to_string())?;
+            for e in entries {
+                if json {
+                    outln!("{}", serde_json::to_string(&e).map_err(|e| e.to_string())?);
+                    continue;
+                }
+                match &e.metadata {
+                    None => outln!("{}: not in the directory (run `vivace dir init`)", e.prefix),
+                    Some(m) => {
+                        let local: Vec<String> = m
+                            .local_sets
+                            .iter()
+                            .map(|(s, v)| format!("{s}={}", v.join(",")))
+                            .collect();
+                        outln!(
+                            "{}: epoch {} {} replicas {} local sets {}",
+                            e.prefix,
+                            m.epoch,
+                            m.algorithm,
+                            m.replicas.join(","),
+                            if local.is_empty() {
+                                "none".to_string()
+                            } else {
+                                local.join(" ")
+                            }
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Options of every lab experiment.

@@ -125,6 +125,10 @@ pub struct Driver {
     delayed: Vec<(Instant, Id, Msg)>,
     rng: Rng,
     effect_sends: u64,
+    /// The administrator's answers (ACK-SEAL, ACK-COPY, ACK-INSTALL), kept
+    /// here instead of delivered to the actor once [`Driver::capture_admin`]
+    /// was called (Section 3.1; [`crate::directory`]).
+    admin: Option<VecDeque<(Id, Msg)>>,
 }
 
 impl Driver {
@@ -185,6 +189,7 @@ impl Driver {
             delayed: Vec::new(),
             rng: Rng::new(usize::from(id) as u64 ^ now_nanos()),
             effect_sends: 0,
+            admin: None,
         };
         let mut out = Out::new();
         d.state = d.actor.on_start(id, &None, &mut out);
@@ -236,6 +241,29 @@ impl Driver {
         r
     }
 
+    /// From now on, keeps the answers to the administrator's requests
+    /// (ACK-SEAL, ACK-COPY, ACK-INSTALL) for [`Driver::take_admin`]
+    /// instead of delivering them to the actor.
+    pub fn capture_admin(&mut self) {
+        self.admin.get_or_insert_with(VecDeque::new);
+    }
+
+    /// The administrator's answers received since the last call.
+    pub fn take_admin(&mut self) -> Vec<(Id, Msg)> {
+        self.admin
+            .as_mut()
+            .map(|q| q.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// Sends messages that no actor produced (the administrator's), now.
+    pub fn send_now(&mut self, sends: Vec<(Id, Msg)>) {
+        for (dst, m) in sends {
+            self.ep.send(dst, &m);
+        }
+        self.ep.flush();
+    }
+
     /// How many messages that can give an RMW command its effect (OW,
     /// W-LOCAL, OW-TS) the actor has sent so far. An RMW operation that
     /// aborted before sending any of them definitely took no effect.
@@ -265,15 +293,19 @@ impl Driver {
                 Command::Send(dst, msg) => {
                     // A delegated execute (Section 3.4.2): the delegate may
                     // send them.
+                    // (In an epoch or not: Section 3.1.)
                     let delegated_execute = matches!(
-                        msg,
+                        msg.unwrapped(),
                         Msg::Delegate {
                             op: vivace_spec::Op::Execute(_),
                             ..
                         }
                     );
                     if delegated_execute
-                        || matches!(msg, Msg::Ow { .. } | Msg::OwTs { .. } | Msg::WLocal { .. })
+                        || matches!(
+                            msg.unwrapped(),
+                            Msg::Ow { .. } | Msg::OwTs { .. } | Msg::WLocal { .. }
+                        )
                     {
                         self.effect_sends += 1;
                     }
@@ -310,6 +342,15 @@ impl Driver {
     }
 
     fn deliver(&mut self, src: Id, msg: Msg) {
+        if let Some(q) = &mut self.admin {
+            if matches!(
+                msg,
+                Msg::AckSeal { .. } | Msg::AckCopyValues { .. } | Msg::AckInstall { .. }
+            ) {
+                q.push_back((src, msg));
+                return;
+            }
+        }
         let mut out = Out::new();
         let st = std::mem::replace(&mut self.state, NodeState::Clock(Default::default()));
         let mut cow = Cow::Owned(st);
@@ -624,6 +665,7 @@ mod tests {
             execute_at_replicas: false,
             delegation: false,
             clock_uncertainty: Duration::ZERO,
+            directory: None,
         };
         let mut d = (*cfg.deployment()).clone();
         d.mutation = vivace_spec::Mutation::RDataLowerTs;

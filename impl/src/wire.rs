@@ -230,6 +230,89 @@ pub fn examples(key_len: usize, value_len: usize) -> Vec<Msg> {
             req,
             ret: vivace_spec::Ret::ReadOk(val.clone()),
         },
+        // The directory service (Section 3.1), in an epoch below 128 (one
+        // byte) and with replicas n1, n2, n3.
+        InEpoch {
+            epoch: 7,
+            replicas: None,
+            msg: Box::new(RData {
+                req,
+                key: key.clone(),
+                ts,
+            }),
+        },
+        InEpoch {
+            epoch: 7,
+            replicas: None,
+            msg: Box::new(WTs {
+                req,
+                key: key.clone(),
+                ts,
+            }),
+        },
+        InEpoch {
+            epoch: 7,
+            replicas: Some(
+                [1usize, 2, 3]
+                    .into_iter()
+                    .map(vivace_spec::Id::from)
+                    .collect(),
+            ),
+            msg: Box::new(WLocal {
+                req,
+                key: key.clone(),
+                ts,
+                val: val.clone(),
+            }),
+        },
+        Stale {
+            req,
+            epoch: 7,
+            sealed: true,
+        },
+        Seal {
+            req,
+            prefix: Bytes::from("rw/"),
+            epoch: 7,
+            after: Some(key.clone()),
+        },
+        AckSeal {
+            req,
+            epoch: 7,
+            sealed: true,
+            keys: vec![vivace_spec::msg::SealedKey {
+                key: key.clone(),
+                ts,
+                ots: ts,
+                len: Some(value_len as u32),
+            }],
+            more: true,
+        },
+        CopyValues {
+            req,
+            keys: vec![(key.clone(), ts)],
+        },
+        AckCopyValues {
+            req,
+            values: vec![(key.clone(), ts, val.clone())],
+        },
+        Install {
+            req,
+            prefix: Bytes::from("rw/"),
+            epoch: 8,
+            entries: vec![vivace_spec::msg::KeyState {
+                key: key.clone(),
+                ts,
+                ots: ts,
+                val: val.clone(),
+            }],
+            last: false,
+        },
+        AckInstall {
+            req,
+            ok: true,
+            epoch: 8,
+        },
     ]
 }
 
@@ -279,6 +362,39 @@ mod tests {
             val: vec![0u8; MAX_DATAGRAM].into(),
         };
         assert!(matches!(encode(&big), Err(WireError::TooLarge { .. })));
+    }
+
+    /// The directory service's wrapper (Section 3.1) never nests: a
+    /// datagram of wrappers in wrappers is refused whole, however deep,
+    /// without recursing once per level.
+    #[test]
+    fn nested_epochs_are_refused() {
+        let rts = Msg::RTs {
+            req: 1,
+            key: "rw/k".into(),
+        };
+        let wrap = |m: Msg| Msg::InEpoch {
+            epoch: 1,
+            replicas: None,
+            msg: Box::new(m),
+        };
+        let once = encode(&wrap(rts.clone())).unwrap();
+        assert_eq!(decode(&once).unwrap(), wrap(rts.clone()));
+        let twice = encode(&wrap(wrap(rts.clone()))).unwrap();
+        assert!(matches!(decode(&twice), Err(WireError::Malformed(_))));
+        // The wrapper's own bytes (variant, epoch, no replica set), a
+        // hundred thousand times, then the request.
+        let plain = encode(&rts).unwrap();
+        let head = &once[1..once.len() - (plain.len() - 1)];
+        let mut deep = vec![VERSION];
+        for _ in 0..100_000 {
+            deep.extend_from_slice(head);
+        }
+        deep.extend_from_slice(&plain[1..]);
+        assert!(matches!(decode(&deep), Err(WireError::Malformed(_))));
+        assert!(matches!(decode_batch(&deep), Err(WireError::Malformed(_))));
+        // The next decode on this thread is not confused by the refusal.
+        assert_eq!(decode(&once).unwrap(), wrap(rts));
     }
 
     #[test]

@@ -280,6 +280,8 @@ pub struct MixedRun {
     pub recorder: Recorder,
     /// Counters of the clients.
     pub client_counters: CounterSnapshot,
+    /// What the directory service (Section 3.1) made the clients do, summed.
+    pub directory: vivace_spec::client::DirectoryStats,
     /// Wall time.
     pub seconds: f64,
 }
@@ -325,7 +327,7 @@ pub fn run_mixed(
                 ));
                 progress.fetch_add(1, Ordering::Relaxed);
             }
-            (samples, c.counters())
+            (samples, c.counters(), c.directory_stats())
         }));
     }
     for (at, hook) in hooks {
@@ -336,15 +338,18 @@ pub fn run_mixed(
     }
     let mut samples = Vec::new();
     let mut client_counters = CounterSnapshot::default();
+    let mut directory = vivace_spec::client::DirectoryStats::default();
     for t in threads {
-        let (s, c) = t.join().expect("client thread");
+        let (s, c, d) = t.join().expect("client thread");
         samples.extend(s);
         client_counters.add(&c);
+        directory.add(&d);
     }
     Ok(MixedRun {
         samples,
         recorder,
         client_counters,
+        directory,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

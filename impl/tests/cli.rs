@@ -205,3 +205,96 @@ fn bench_curves() {
     assert_eq!(md.lines().count(), 2 + 16);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The directory service (Section 3.1) through the CLI: six `vivace
+/// serve` from `configs/directory.toml` with fresh ports, `dir init`
+/// (twice: the second leaves the directory alone), `dir show`, `put`,
+/// `reconfig` of rw/ to n2, n3, n6 (n6 is in no replica set of the file),
+/// then n1 killed and the value read back from the new replica set.
+#[test]
+fn directory_and_reconfig() {
+    let dir = std::env::temp_dir().join(format!("vivace-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/directory.toml");
+    let mut toml = std::fs::read_to_string(example).unwrap();
+    for port in (7121..=7126)
+        .chain(7221..=7226)
+        .chain(7321..=7323)
+        .chain(7421..=7423)
+    {
+        toml = toml.replace(&format!(":{port}\""), &format!(":{}\"", free_port()));
+    }
+    let cfg = dir.join("directory.toml");
+    std::fs::write(&cfg, toml).unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let mut servers = Servers(
+        (1..=6)
+            .map(|i| {
+                Command::new(BIN)
+                    .args(["serve", "--config", cfg, "--node", &format!("n{i}")])
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("vivace serve starts")
+            })
+            .collect(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let run = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["--config", cfg]);
+        vivace(&a)
+    };
+    let (ok, out, err) = run(&["dir", "init", "--client", "admin"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("wrote epoch 1").count(), 4, "{out}");
+    let (ok, out, _) = run(&["dir", "init", "--client", "admin"]);
+    assert!(ok && out.matches("left alone").count() == 4, "{out}");
+    assert!(run(&["put", "rw/k", "hello"]).0);
+    let (ok, out, err) = run(&[
+        "reconfig",
+        "--prefix",
+        "rw/",
+        "--replicas",
+        "n2,n3,n6",
+        "--client",
+        "admin",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (r["from_epoch"].as_u64(), r["to_epoch"].as_u64()),
+        (Some(1), Some(2)),
+        "{out}"
+    );
+    assert_eq!(r["keys"], 1, "{out}");
+    assert!(r["total_ms"].as_f64().unwrap() > 0.0);
+    let (ok, out, err) = run(&["dir", "show", "--prefix", "rw/", "--client", "admin"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "rw/: epoch 2 vivace_rw replicas n2,n3,n6 local sets A=n1,n4,n5 B=n2,n3"
+    );
+    // n1 left rw/: kill it; the value is at n2, n3, n6.
+    let _ = servers.0[0].kill();
+    let _ = servers.0[0].wait();
+    assert_eq!(run(&["get", "rw/k"]).1, "hello");
+    assert!(run(&["put", "rw/k", "again", "--client", "c2"]).0);
+    assert_eq!(run(&["get", "rw/k"]).1, "again");
+    // Errors: an unknown server, a prefix of no container, no [directory].
+    let (ok, _, err) = run(&[
+        "reconfig",
+        "--prefix",
+        "rw/",
+        "--replicas",
+        "n2,n9",
+        "--client",
+        "admin",
+    ]);
+    assert!(!ok && err.contains("\"n9\" is not a server"), "{err}");
+    let (ok, _, err) = run(&["dir", "show", "--prefix", "nope/", "--client", "admin"]);
+    assert!(!ok && err.contains("no container with prefix"), "{err}");
+    let plain = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/figure5.toml");
+    let (ok, _, err) = vivace(&["dir", "show", "--config", plain]);
+    assert!(!ok && err.contains("no [directory] section"), "{err}");
+}

@@ -2,18 +2,27 @@
 //! the `read`, `write` and `execute` functions of the pseudocode do. Each
 //! `sendwait` is one [`Phase`]; replies are matched to it by request id.
 
-use crate::config::{Algorithm, Mutation, Shared, Site, TimestampMode};
+use crate::config::{Algorithm, Container, Mutation, Shared, Site, TimestampMode};
+use crate::directory::{decode_metadata, metadata_key};
 use crate::msg::{Msg, Op, Ret};
 use crate::object::apply;
 use crate::quorum::{majority, Tally, Votes};
 use crate::replica::{unacked, Sends};
-use crate::types::{Id, IdSet, Key, ReqId, Ts, Value};
+use crate::types::{Epoch, Id, IdSet, Key, ReqId, Ts, Value};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
 /// How long a retransmission timer waits (the model ignores it).
 pub const RETRANSMIT_AFTER: Range<Duration> =
     Duration::from_millis(200)..Duration::from_millis(400);
+
+/// How long a client waits before it reads the directory again when the
+/// metadata it read is not newer than the epoch a replica said was stale
+/// (the reconfiguration has not published the new epoch yet), or when the
+/// directory had no metadata for the container. The model ignores it.
+pub const DIRECTORY_RETRY_AFTER: Range<Duration> =
+    Duration::from_millis(10)..Duration::from_millis(20);
 
 /// How long a client waits for its delegate's answer before it
 /// coordinates the operation itself (Section 3.4.2): longer than a whole
@@ -113,6 +122,10 @@ pub struct Current {
     /// The client took the operation over from its delegate (Section
     /// 3.4.2): it coordinates the rest itself and delegates no more.
     pub taken_over: bool,
+    /// The directory service (Section 3.1): a write's timestamp, kept once
+    /// taken so that a write refused as STALE is redone with it in the new
+    /// epoch. Only for containers with epochs (always `None` otherwise).
+    pub redo_ts: Option<Ts>,
 }
 
 impl Current {
@@ -141,6 +154,76 @@ pub struct ClientState {
     /// runtime clears this (see [`Client::trust_delegate`]), instead of
     /// waiting out the timer on every operation while its delegate is down.
     pub delegate_timed_out: bool,
+    /// The directory service (Section 3.1): the metadata read from the
+    /// directory, by container prefix (the cache).
+    pub cache: BTreeMap<Key, Container>,
+    /// A read of the directory in progress (it is `current` then), or
+    /// waiting for its timer to be redone (`current` is `None` then), and
+    /// what to do once it returns newer metadata.
+    pub lookup: Option<Box<Lookup>>,
+    /// Counts of the directory service's events at this client.
+    pub directory: DirectoryStats,
+}
+
+/// A read of a container's metadata from the directory (Section 3.1).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lookup {
+    /// The container.
+    pub prefix: Key,
+    /// The epoch a replica said is stale: the metadata read must be newer.
+    pub stale: Option<Epoch>,
+    /// What to do with the metadata.
+    pub then: Then,
+    /// The last read found no metadata (the directory was not initialized).
+    pub empty: bool,
+    /// The last read returned nothing newer: read again on the timer.
+    pub waiting: bool,
+}
+
+/// What a client does once the directory returned the metadata it needed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Then {
+    /// Invoke this operation, with its timestamp if it has one: a new
+    /// operation, a read started over, or a write redone with the same
+    /// timestamp and value.
+    Invoke {
+        /// The key.
+        key: Key,
+        /// The operation.
+        op: Op,
+        /// The write's timestamp, if taken.
+        ts: Option<Ts>,
+    },
+    /// Return ⊥: an execute refused as STALE (it may or may not have taken
+    /// effect).
+    Abort,
+}
+
+/// What the directory service made a client do, for reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DirectoryStats {
+    /// Reads of the directory.
+    pub reads: u64,
+    /// Operations a STALE interrupted.
+    pub stale: u64,
+    /// Reads (and clock-free writes still asking for their timestamp)
+    /// started over in the new epoch.
+    pub restarted: u64,
+    /// Writes redone with the same timestamp and value.
+    pub redone: u64,
+    /// Executes that returned ⊥.
+    pub aborted: u64,
+}
+
+impl DirectoryStats {
+    /// Adds another client's counts.
+    pub fn add(&mut self, o: &DirectoryStats) {
+        self.reads += o.reads;
+        self.stale += o.stale;
+        self.restarted += o.restarted;
+        self.redone += o.redone;
+        self.aborted += o.aborted;
+    }
 }
 
 /// The client actor's configuration.
@@ -224,18 +307,40 @@ impl Client {
         cur.request = None;
     }
 
-    fn replicas(&self, key: &Key) -> Vec<Id> {
-        self.deployment
-            .directory
-            .lookup(key)
+    /// The metadata of `key`'s container: the configuration's when it is
+    /// fixed (epoch 0), else the copy read from the directory, if any.
+    pub fn container<'a>(&'a self, s: &'a ClientState, key: &Key) -> Option<&'a Container> {
+        let c = self.deployment.directory.lookup(key)?;
+        if c.epoch == 0 {
+            Some(c)
+        } else {
+            s.cache.get(&c.prefix)
+        }
+    }
+
+    /// The prefix of `key`'s container if it has epochs and the client has
+    /// not read its metadata yet.
+    fn needs_metadata(&self, s: &ClientState, key: &Key) -> Option<Key> {
+        let c = self.deployment.directory.lookup(key)?;
+        (c.epoch > 0 && !s.cache.contains_key(&c.prefix)).then(|| c.prefix.clone())
+    }
+
+    /// The epoch and replica set that requests for `key` carry, for a
+    /// container of the directory service.
+    fn epoch_of(&self, s: &ClientState, key: &Key) -> Option<(Epoch, IdSet)> {
+        self.container(s, key)
+            .filter(|c| c.epoch > 0)
+            .map(|c| (c.epoch, c.replicas.iter().copied().collect()))
+    }
+
+    fn replicas(&self, s: &ClientState, key: &Key) -> Vec<Id> {
+        self.container(s, key)
             .map(|c| c.replicas.clone())
             .unwrap_or_default()
     }
 
-    fn local_set(&self, key: &Key) -> Vec<Id> {
-        self.deployment
-            .directory
-            .lookup(key)
+    fn local_set(&self, s: &ClientState, key: &Key) -> Vec<Id> {
+        self.container(s, key)
             .map(|c| c.local_set(self.site).to_vec())
             .unwrap_or_default()
     }
@@ -282,7 +387,11 @@ impl Client {
         ts: Option<Ts>,
         out: &mut Sends,
     ) {
-        let Some(algorithm) = self.deployment.directory.lookup(&key).map(|c| c.algorithm) else {
+        if let Some(prefix) = self.needs_metadata(s, &key) {
+            let then = Then::Invoke { key, op, ts };
+            return self.look_up(s, prefix, None, then, out);
+        }
+        let Some(algorithm) = self.container(s, &key).map(|c| c.algorithm) else {
             s.done.push(Ret::Aborted);
             return;
         };
@@ -304,6 +413,7 @@ impl Client {
             to: IdSet::EMPTY,
             request: None,
             taken_over: false,
+            redo_ts: None,
         };
         match ts {
             Some(ts) if !matches!(op, Op::Read) => self.after_timestamp(s, &mut cur, ts, out),
@@ -315,7 +425,7 @@ impl Client {
     /// The first phase of the operation `cur`.
     fn begin(&self, s: &mut ClientState, cur: &mut Current, out: &mut Sends) {
         let (key, op) = (cur.key.clone(), cur.op.clone());
-        let replicas = self.replicas(&key);
+        let replicas = self.replicas(s, &key);
         match (&op, cur.algorithm) {
             (Op::Read, _) if self.delegate(s, cur).is_some() => {
                 let delegate = self.delegate(s, cur).expect("matched");
@@ -372,6 +482,7 @@ impl Client {
         out: &mut Sends,
     ) {
         debug_assert_eq!(msg.req(), s.next_req);
+        let msg = in_epoch(self.epoch_of(s, &cur.key), msg);
         cur.req = s.next_req;
         s.next_req += 1;
         cur.phase = phase;
@@ -383,6 +494,142 @@ impl Client {
         cur.request = self.deployment.options.retransmit.then_some(msg);
     }
 
+    /// Reads the metadata of container `prefix` from the directory (an
+    /// ordinary read of [`metadata_key`]`(prefix)`), then does `then`.
+    /// `stale`: the epoch a replica refused, which the metadata read must
+    /// be newer than.
+    fn look_up(
+        &self,
+        s: &mut ClientState,
+        prefix: Key,
+        stale: Option<Epoch>,
+        then: Then,
+        out: &mut Sends,
+    ) {
+        s.lookup = Some(Box::new(Lookup {
+            prefix,
+            stale,
+            then,
+            empty: false,
+            waiting: false,
+        }));
+        self.read_directory(s, out);
+    }
+
+    /// Starts (again) the directory read of the lookup in progress.
+    fn read_directory(&self, s: &mut ClientState, out: &mut Sends) {
+        let Some(l) = s.lookup.as_mut() else { return };
+        l.waiting = false;
+        let key = metadata_key(&l.prefix);
+        let Some(algorithm) = self.container(s, &key).map(|c| c.algorithm) else {
+            // No directory container: the operation cannot run.
+            s.lookup = None;
+            s.done.push(Ret::Aborted);
+            return;
+        };
+        s.directory.reads += 1;
+        let mut cur = Current {
+            key,
+            op: Op::Read,
+            algorithm,
+            phase: Phase::Clock,
+            req: 0,
+            votes: Votes::default(),
+            to: IdSet::EMPTY,
+            request: None,
+            taken_over: true, // a directory read is never delegated
+            redo_ts: None,
+        };
+        self.begin(s, &mut cur, out);
+        s.current = Some(cur);
+    }
+
+    /// A directory read returned `ret`: with metadata newer than the stale
+    /// epoch, cache it and do what the lookup was for; else read again on
+    /// the timer.
+    fn learn(&self, s: &mut ClientState, ret: Ret, out: &mut Sends) {
+        let Some(l) = s.lookup.as_mut() else { return };
+        let found = match &ret {
+            Ret::ReadOk(v) if !v.is_empty() => decode_metadata(&l.prefix, v.as_slice()).ok(),
+            _ => None,
+        };
+        l.empty = found.is_none();
+        match found {
+            Some(c) if l.stale.is_none_or(|e| c.epoch > e) => {
+                let l = s.lookup.take().expect("matched above");
+                s.cache.insert(l.prefix, c);
+                match l.then {
+                    Then::Invoke { key, op, ts } => self.invoke_at(s, key, op, ts, out),
+                    Then::Abort => {
+                        s.done.push(Ret::Aborted);
+                        self.next_scripted(s, out);
+                    }
+                }
+            }
+            // Not published yet (or no metadata): ask again later.
+            _ => l.waiting = true,
+        }
+    }
+
+    /// Whether the client waits for its timer to read the directory again.
+    pub fn waits_for_directory(&self, s: &ClientState) -> bool {
+        s.current.is_none() && s.lookup.as_ref().is_some_and(|l| l.waiting)
+    }
+
+    /// A replica answered the current phase with STALE (`epoch`,
+    /// `sealed`): if the epoch is newer than the operation's, or the
+    /// operation's own and sealed, the operation stops and resumes after a
+    /// read of the directory finds a newer epoch: a read starts over, a
+    /// write is redone with the same timestamp and value, an execute
+    /// returns ⊥. A replica that is behind (an older epoch, or none) is not
+    /// counted, and the phase goes on. Returns the operation if it goes on.
+    fn on_stale(
+        &self,
+        s: &mut ClientState,
+        cur: Current,
+        epoch: Epoch,
+        sealed: bool,
+        out: &mut Sends,
+    ) -> Option<Current> {
+        let (Some(mine), Some(prefix)) = (
+            self.epoch_of(s, &cur.key).map(|(e, _)| e),
+            self.deployment
+                .directory
+                .lookup(&cur.key)
+                .map(|c| c.prefix.clone()),
+        ) else {
+            return Some(cur);
+        };
+        if epoch < mine || (epoch == mine && !sealed) {
+            return Some(cur);
+        }
+        s.directory.stale += 1;
+        let then = match (&cur.op, cur.redo_ts) {
+            (Op::Execute(_), _) => {
+                s.directory.aborted += 1;
+                Then::Abort
+            }
+            (Op::Write(_), Some(ts)) => {
+                s.directory.redone += 1;
+                Then::Invoke {
+                    key: cur.key,
+                    op: cur.op,
+                    ts: Some(ts),
+                }
+            }
+            _ => {
+                s.directory.restarted += 1;
+                Then::Invoke {
+                    key: cur.key,
+                    op: cur.op,
+                    ts: None,
+                }
+            }
+        };
+        self.look_up(s, prefix, Some(mine), then, out);
+        None
+    }
+
     /// Handles a reply. Replies to an earlier phase are ignored.
     pub fn on_msg(&self, s: &mut ClientState, src: Id, msg: Msg, out: &mut Sends) {
         let Some(mut cur) = s.current.take() else {
@@ -392,7 +639,19 @@ impl Client {
             s.current = Some(cur);
             return;
         }
+        if let Msg::Stale { epoch, sealed, .. } = msg {
+            let goes_on = if cur.to.contains(src) {
+                self.on_stale(s, cur, epoch, sealed, out)
+            } else {
+                Some(cur)
+            };
+            if goes_on.is_some() {
+                s.current = goes_on;
+            }
+            return;
+        }
         match self.step(s, &mut cur, src, msg, out) {
+            Some(ret) if s.lookup.is_some() => self.learn(s, ret, out),
             Some(ret) => {
                 s.done.push(ret);
                 self.next_scripted(s, out);
@@ -426,7 +685,7 @@ impl Client {
     ) -> Option<Ret> {
         use Msg::*;
         let key = cur.key.clone();
-        let replicas = self.replicas(&key);
+        let replicas = self.replicas(s, &key);
         let n = majority(replicas.len());
         let mutation = self.mutation();
         let skip_enabled = self.deployment.options.writeback_skip;
@@ -607,7 +866,7 @@ impl Client {
             (Phase::WLocal { ts, result }, AckWLocal { .. }) => {
                 let local_n = match mutation {
                     Mutation::WTsBeforeLocalMajority => 1,
-                    _ => majority(self.local_set(&key).len()),
+                    _ => majority(self.local_set(s, &key).len()),
                 };
                 if cur.votes.record(src, true, local_n) == Tally::Accepted {
                     let req = s.next_req;
@@ -727,7 +986,7 @@ impl Client {
                 (true, Some(data)) => {
                     let (val, result) = apply(&data, self.command(cur));
                     let req = s.next_req;
-                    let local = self.local_set(&key);
+                    let local = self.local_set(s, &key);
                     let msg = WLocal {
                         req,
                         key,
@@ -782,7 +1041,7 @@ impl Client {
         with_mts: IdSet,
         out: &mut Sends,
     ) {
-        let replicas = self.replicas(&cur.key);
+        let replicas = self.replicas(s, &cur.key);
         let data_to: Vec<Id> = if self.deployment.options.fewer_replicas {
             let pick = replicas
                 .iter()
@@ -801,6 +1060,7 @@ impl Client {
             ts: mts,
         };
         if self.deployment.options.parallel_writeback && !c1 {
+            let rdata = in_epoch(self.epoch_of(s, &key), rdata);
             for &dst in &data_to {
                 out.push((dst, rdata.clone()));
             }
@@ -826,7 +1086,8 @@ impl Client {
         mts: Ts,
         out: &mut Sends,
     ) {
-        let replicas = self.replicas(&cur.key);
+        let replicas = self.replicas(s, &cur.key);
+        let epoch = self.epoch_of(s, &cur.key);
         let here = |r: &Id| self.deployment.site(*r) == self.site;
         let answer: Vec<Id> = if replicas.iter().any(here) {
             replicas.iter().copied().filter(here).collect()
@@ -841,7 +1102,7 @@ impl Client {
             command: self.command(cur).clone(),
             result,
         };
-        let (with, without) = (exec(true), exec(false));
+        let (with, without) = (in_epoch(epoch, exec(true)), exec(false));
         let others: Vec<Id> = unacked(&replicas, answer.iter().copied().collect()).collect();
         for &dst in &answer {
             out.push((dst, with.clone()));
@@ -859,9 +1120,11 @@ impl Client {
     /// fallback of a data phase that asked fewer replicas than all, of an
     /// EXEC phase, or of a delegated operation.
     pub fn needs_timer(&self, s: &ClientState) -> bool {
-        let Some(cur) = &s.current else { return false };
+        let Some(cur) = &s.current else {
+            return self.waits_for_directory(s);
+        };
         self.deployment.options.retransmit
-            || self.fallback_pending(cur)
+            || self.fallback_pending(cur, self.replicas(s, &cur.key).len())
             || self.exec_fallback_pending(cur)
             || self.delegation_fallback_pending(cur)
     }
@@ -873,6 +1136,7 @@ impl Client {
     pub fn timer_after(&self, s: &ClientState) -> Range<Duration> {
         match s.current.as_ref().map(|cur| &cur.phase) {
             Some(Phase::Delegated { .. }) => DELEGATION_TIMEOUT,
+            None if self.waits_for_directory(s) => DIRECTORY_RETRY_AFTER,
             _ => RETRANSMIT_AFTER,
         }
     }
@@ -888,14 +1152,14 @@ impl Client {
         matches!(cur.phase, Phase::Exec { .. }) && self.mutation() != Mutation::ExecNoFallback
     }
 
-    /// The data phase asked fewer replicas than all and has no data yet.
-    fn fallback_pending(&self, cur: &Current) -> bool {
+    /// The data phase asked fewer replicas than all (`all` of them) and has
+    /// no data yet.
+    fn fallback_pending(&self, cur: &Current, all: usize) -> bool {
         if !self.deployment.options.fewer_replicas
             || self.mutation() == Mutation::FewerReplicasNoFallback
         {
             return false;
         }
-        let all = self.replicas(&cur.key).len();
         let has_data = matches!(cur.phase, Phase::RDataWb { data: Some(_), .. });
         cur.data_asked()
             .is_some_and(|(_, asked)| asked.len() < all && !has_data)
@@ -908,9 +1172,12 @@ impl Client {
             self.send_delegate(s, cur, delegate, Some(ts), out);
             return;
         }
+        if self.epoch_of(s, &cur.key).is_some() {
+            cur.redo_ts = Some(ts);
+        }
         let key = cur.key.clone();
         let req = s.next_req;
-        let replicas = self.replicas(&key);
+        let replicas = self.replicas(s, &key);
         match (&cur.op, cur.algorithm) {
             (Op::Write(v), Algorithm::Abd) => {
                 let msg = Msg::AbdStore {
@@ -929,7 +1196,7 @@ impl Client {
                 );
             }
             (Op::Write(v), Algorithm::VivaceRw) => {
-                let local = self.local_set(&key);
+                let local = self.local_set(s, &key);
                 let msg = Msg::WLocal {
                     req,
                     key,
@@ -975,6 +1242,15 @@ impl Client {
     /// data yet asks every replica (the fallback of Section 3.4.1).
     /// Returns whether the timer is still needed.
     pub fn on_timeout(&self, s: &mut ClientState, out: &mut Sends) -> bool {
+        if self.waits_for_directory(s) {
+            self.read_directory(s, out);
+            return self.needs_timer(s);
+        }
+        let Some(key) = s.current.as_ref().map(|c| c.key.clone()) else {
+            return false;
+        };
+        let replicas = self.replicas(s, &key);
+        let epoch = self.epoch_of(s, &key);
         let Some(cur) = &mut s.current else {
             return false;
         };
@@ -1020,22 +1296,21 @@ impl Client {
                 key: cur.key.clone(),
                 ts: mts,
             };
-            let replicas = self.replicas(&cur.key);
             self.send_phase(s, &mut cur, Phase::OrData { ots }, &replicas, msg, out);
             s.current = Some(cur);
             return self.deployment.options.retransmit;
         }
         let retransmit = self.deployment.options.retransmit;
         let parallel = matches!(cur.phase, Phase::RDataWb { data: None, .. });
-        let fallback = self.fallback_pending(cur);
+        let fallback = self.fallback_pending(cur, replicas.len());
         if let Some((mts, asked)) = cur.data_asked().filter(|_| fallback || parallel) {
             let msg = Msg::RData {
                 req: cur.req,
                 key: cur.key.clone(),
                 ts: mts,
             };
+            let msg = in_epoch(epoch, msg);
             if fallback {
-                let replicas = self.replicas(&cur.key);
                 for dst in unacked(&replicas, asked) {
                     out.push((dst, msg.clone()));
                 }
@@ -1070,5 +1345,19 @@ impl Client {
     /// Whether every scripted operation has completed.
     pub fn finished(&self, s: &ClientState) -> bool {
         s.current.is_none() && s.done.len() >= self.script.len()
+    }
+}
+
+/// `msg` in epoch `epoch` (with its replica set, for a W-LOCAL) when the
+/// container has epochs (Section 3.1) and `msg` is a request to a server;
+/// `msg` itself otherwise (the clock's request, for one).
+fn in_epoch(epoch: Option<(Epoch, IdSet)>, msg: Msg) -> Msg {
+    match epoch {
+        Some((epoch, replicas)) if msg.request_key().is_some() => Msg::InEpoch {
+            epoch,
+            replicas: matches!(msg, Msg::WLocal { .. }).then_some(replicas),
+            msg: Box::new(msg),
+        },
+        _ => msg,
     }
 }

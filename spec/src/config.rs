@@ -2,7 +2,7 @@
 //! object uses, its replica set and the local replica set of each site; the
 //! switches of the optimizations; and, for the proofs only, deliberate bugs.
 
-use crate::types::{Id, Key};
+use crate::types::{Epoch, Id, Key};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ pub enum TimestampMode {
 }
 
 /// Metadata of a container: every key with the prefix shares it (Section 3.1).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Container {
     /// Key prefix that selects the container.
     pub prefix: Key,
@@ -76,6 +76,13 @@ pub struct Container {
     pub replicas: Vec<Id>,
     /// The local replica set of each site, `local_nodes[key, site]`.
     pub local_sets: Vec<(Site, Vec<Id>)>,
+    /// The epoch of this metadata (Section 3.1, the directory service):
+    /// `0` when the metadata is fixed (as for every container of a
+    /// configuration without a directory, and for the directory's own
+    /// container); from 1 on, the metadata lives in the directory object
+    /// [`crate::directory::metadata_key`] and every request for the
+    /// container carries its epoch ([`crate::Msg::InEpoch`]).
+    pub epoch: Epoch,
 }
 
 impl Container {
@@ -89,7 +96,12 @@ impl Container {
     }
 }
 
-/// All containers: what the directory service (Section 3.1) would hand out.
+/// All containers known from the configuration. Without a directory
+/// service this is all the metadata there is; with one (Section 3.1), it
+/// holds the directory's own container (epoch 0, fixed) and each other
+/// container's initial metadata (epoch 1), of which clients use only the
+/// prefix (the container id) and read the metadata itself from the
+/// directory.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Directory {
     /// Containers; the longest matching prefix wins.
@@ -109,6 +121,7 @@ impl Directory {
                 algorithm,
                 replicas,
                 local_sets,
+                epoch: 0,
             }],
         }
     }

@@ -27,12 +27,17 @@
 //!   phase at a time.
 //! - [`clock::Clock`]: hands out timestamps; a model of the synchronized
 //!   clocks the paper assumes.
+//! - [`directory`]: the directory service of Section 3.1: container
+//!   metadata with epochs in directory objects, and the administrator's
+//!   reconfiguration (SEAL, COPY, INSTALL; then PUBLISH); the server's
+//!   epoch checks and the client's resume rule are in the two roles.
 //!
 //! [Stateright]: https://docs.rs/stateright
 
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod directory;
 pub mod msg;
 pub mod node;
 pub mod object;
@@ -46,7 +51,7 @@ pub use config::{
 pub use msg::{Msg, Op, Ret};
 pub use node::{Node, NodeState};
 pub use object::Command;
-pub use types::{Bytes, Class, Id, IdSet, Key, ReqId, Ts, Value};
+pub use types::{Bytes, Class, Epoch, Id, IdSet, Key, ReqId, Ts, Value};
 
 /// Timers an actor can set.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

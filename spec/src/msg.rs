@@ -1,10 +1,12 @@
 //! Every message of the four algorithms, named as in the paper, and its
 //! network class: the `*( )` marks of the pseudocode (Algorithms 1 and 3);
-//! ABD and Algorithm 2 send everything normally.
+//! ABD and Algorithm 2 send everything normally. Then the messages of the
+//! directory service (Section 3.1): the epoch a client's request carries,
+//! STALE, and the administrator's SEAL, COPY and INSTALL.
 
 use crate::object::Command;
-use crate::types::{Class, Key, ReqId, Ts, Value};
-use serde::{Deserialize, Serialize};
+use crate::types::{Class, Epoch, IdSet, Key, ReqId, Ts, Value};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A protocol message. Requests carry a request id that the reply echoes.
 ///
@@ -161,6 +163,126 @@ pub enum Msg {
         missing: Vec<(Key, Ts)>,
         more: bool,
     },
+
+    // ---- the directory service (Section 3.1); no model of proofs/ sends them ----
+    /// A client's request for a container of the directory service, in
+    /// `epoch` of the container's metadata (the epoch of the client's
+    /// cached copy). A replica that does not serve that epoch (not
+    /// installed in it, or sealed) answers [`Msg::Stale`] instead of
+    /// handling `msg`. `replicas` is the epoch's replica set, carried by a
+    /// W-LOCAL only (`None` on every other request): a local replica has no
+    /// epoch of its own and propagates the value (W-REMOTE) there. Its
+    /// class is `msg`'s; a wrapped message is never itself [`Msg::InEpoch`]
+    /// (the decoder refuses one, so a datagram cannot nest them deeply).
+    InEpoch {
+        epoch: Epoch,
+        replicas: Option<IdSet>,
+        #[serde(deserialize_with = "not_nested")]
+        msg: Box<Msg>,
+    },
+    /// `*(STALE, epoch, sealed)`: the replica does not serve the request's
+    /// epoch; `epoch` is the one it is installed in (0: none) and `sealed`
+    /// whether that epoch is sealed. The client re-reads the directory if
+    /// `epoch` is newer than its own or its own is sealed; a replica that is
+    /// behind (installed in an older epoch, or in none) is not counted.
+    Stale {
+        req: ReqId,
+        epoch: Epoch,
+        sealed: bool,
+    },
+    /// `*(SEAL, prefix, epoch, after)` from the administrator: stop serving
+    /// `epoch` of container `prefix` (W-REMOTE is still taken), and send
+    /// the container's keys after `after`, in key order. Prioritized: it
+    /// carries no value.
+    Seal {
+        req: ReqId,
+        prefix: Key,
+        epoch: Epoch,
+        after: Option<Key>,
+    },
+    /// `(ACK-SEAL, epoch, sealed, keys, more)`: the epoch the replica is
+    /// installed in for the container (0: none) and whether it is sealed
+    /// in the epoch asked for *by the sender* (a replica sealed by another
+    /// administrator first answers `false`: at most one administrator
+    /// gathers a sealed majority); if so, the next page of its keys (at
+    /// most [`crate::directory::SEAL_PAGE_BYTES`]), and `more` if the
+    /// listing goes on. Normal: a page can be large.
+    AckSeal {
+        req: ReqId,
+        epoch: Epoch,
+        sealed: bool,
+        keys: Vec<SealedKey>,
+        more: bool,
+    },
+    /// `(COPY, keys)` from the administrator: the values of these keys at
+    /// exactly these timestamps, those the replica holds (a value still
+    /// propagating is not sent; the administrator asks again).
+    CopyValues { req: ReqId, keys: Vec<(Key, Ts)> },
+    /// `(ACK-COPY, values)`: the values asked for that the replica holds.
+    AckCopyValues {
+        req: ReqId,
+        values: Vec<(Key, Ts, Value)>,
+    },
+    /// `(INSTALL, prefix, epoch, entries, last)` from the administrator:
+    /// adopt the copied state `entries` (each key's newest timestamps and
+    /// value, where newer than the replica's own); with `last`, serve
+    /// `epoch` of container `prefix` from now on. Refused when the replica
+    /// is installed in a newer epoch, or in `epoch` already sealed.
+    Install {
+        req: ReqId,
+        prefix: Key,
+        epoch: Epoch,
+        entries: Vec<KeyState>,
+        last: bool,
+    },
+    /// `*(ACK-INSTALL, ok, epoch)`: whether the INSTALL was applied, and
+    /// the epoch the replica is installed in afterwards (0: none).
+    AckInstall { req: ReqId, ok: bool, epoch: Epoch },
+}
+
+/// One key of a sealed replica, in [`Msg::AckSeal`]: its timestamp, its
+/// ordering timestamp (RMW algorithms) and the length of its value (`None`:
+/// ⊥, the value is still propagating).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SealedKey {
+    /// The key.
+    pub key: Key,
+    /// `ts[key]`.
+    pub ts: Ts,
+    /// `ots[key]`.
+    pub ots: Ts,
+    /// Length of `val[key]`, `None` if it is ⊥.
+    pub len: Option<u32>,
+}
+
+/// One key of the copied state, in [`Msg::Install`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct KeyState {
+    /// The key.
+    pub key: Key,
+    /// The newest timestamp of the sealed majority.
+    pub ts: Ts,
+    /// The newest ordering timestamp of the sealed majority.
+    pub ots: Ts,
+    /// The value of `ts`.
+    pub val: Value,
+}
+
+/// Deserializes the message an [`Msg::InEpoch`] wraps, refusing a wrapped
+/// [`Msg::InEpoch`]: without this, a datagram of nested wrappers would make
+/// the decoder recurse once per level and could exhaust the stack.
+fn not_nested<'de, D: Deserializer<'de>>(d: D) -> Result<Box<Msg>, D::Error> {
+    use std::cell::Cell;
+    thread_local! {
+        static INSIDE: Cell<bool> = const { Cell::new(false) };
+    }
+    if INSIDE.with(|c| c.replace(true)) {
+        // The outer call resets the flag.
+        return Err(serde::de::Error::custom("InEpoch inside InEpoch"));
+    }
+    let r = Msg::deserialize(d);
+    INSIDE.with(|c| c.set(false));
+    r.map(Box::new)
 }
 
 impl Msg {
@@ -168,6 +290,11 @@ impl Msg {
     pub fn class(&self) -> Class {
         use Msg::*;
         match self {
+            InEpoch { msg, .. } => msg.class(),
+            Stale { .. } | Seal { .. } | AckInstall { .. } => Class::Priority,
+            AckSeal { .. } | CopyValues { .. } | AckCopyValues { .. } | Install { .. } => {
+                Class::Normal
+            }
             RTs { .. }
             | AckRTs { .. }
             | RData { .. }
@@ -256,7 +383,15 @@ impl Msg {
             | Delegate { req, .. }
             | AckDelegate { req, .. }
             | Audit { req, .. }
-            | AckAudit { req, .. } => *req,
+            | AckAudit { req, .. }
+            | Stale { req, .. }
+            | Seal { req, .. }
+            | AckSeal { req, .. }
+            | CopyValues { req, .. }
+            | AckCopyValues { req, .. }
+            | Install { req, .. }
+            | AckInstall { req, .. } => *req,
+            InEpoch { msg, .. } => msg.req(),
         }
     }
 
@@ -298,13 +433,54 @@ impl Msg {
             AckDelegate { .. } => "ACK-DELEGATE",
             Audit { .. } => "AUDIT",
             AckAudit { .. } => "ACK-AUDIT",
+            // A request in an epoch is still the request: R-TS, W-TS, ...
+            InEpoch { msg, .. } => msg.name(),
+            Stale { .. } => "STALE",
+            Seal { .. } => "SEAL",
+            AckSeal { .. } => "ACK-SEAL",
+            CopyValues { .. } => "COPY",
+            AckCopyValues { .. } => "ACK-COPY",
+            Install { .. } => "INSTALL",
+            AckInstall { .. } => "ACK-INSTALL",
+        }
+    }
+
+    /// The message itself, or the one an [`Msg::InEpoch`] wraps.
+    pub fn unwrapped(&self) -> &Msg {
+        match self {
+            Msg::InEpoch { msg, .. } => msg,
+            m => m,
+        }
+    }
+
+    /// The key of a client's request to a server (every request of the
+    /// four algorithms but W-REMOTE, which servers send each other): the
+    /// key whose container decides the epoch the request must carry.
+    pub fn request_key(&self) -> Option<&Key> {
+        use Msg::*;
+        match self {
+            AbdQuery { key, .. }
+            | AbdTsQuery { key, .. }
+            | AbdStore { key, .. }
+            | RTs { key, .. }
+            | RData { key, .. }
+            | WTs { key, .. }
+            | WLocal { key, .. }
+            | Or { key, .. }
+            | Ow { key, .. }
+            | OrTs { key, .. }
+            | OrData { key, .. }
+            | OwTs { key, .. }
+            | Exec { key, .. }
+            | Delegate { key, .. } => Some(key),
+            _ => None,
         }
     }
 
     /// Whether the message is R-DATA or its reply (the data half of a
     /// read's phase 2, which the parallel write-back shares with W-TS).
     pub fn is_read_data(&self) -> bool {
-        matches!(self, Msg::RData { .. } | Msg::AckRData { .. })
+        matches!(self.unwrapped(), Msg::RData { .. } | Msg::AckRData { .. })
     }
 
     /// Whether the message is a reply (it answers a request of the receiver).
@@ -329,6 +505,10 @@ impl Msg {
                 | AckExec { .. }
                 | AckDelegate { .. }
                 | AckAudit { .. }
+                | Stale { .. }
+                | AckSeal { .. }
+                | AckCopyValues { .. }
+                | AckInstall { .. }
         )
     }
 }

@@ -52,9 +52,9 @@ impl Actor for Node {
     type Storage = ();
     type Random = ();
 
-    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> NodeState {
+    fn on_start(&self, id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> NodeState {
         match self {
-            Node::Server(_) => NodeState::Server(ServerState::default()),
+            Node::Server(s) => NodeState::Server(s.initial(id)),
             Node::Clock(_) => NodeState::Clock(ClockState::default()),
             Node::Client(c) => {
                 let mut sends = Sends::new();
@@ -80,8 +80,9 @@ impl Actor for Node {
             (Node::Client(a), NodeState::Client(s)) => {
                 let before = s.next_req;
                 a.on_msg(s, src, msg, &mut sends);
-                // A new phase started: (re)arm the retransmission timer.
-                if s.next_req != before && a.needs_timer(s) {
+                // A new phase started, or the client waits to read the
+                // directory again (Section 3.1): (re)arm the timer.
+                if (s.next_req != before || a.waits_for_directory(s)) && a.needs_timer(s) {
                     timer = Some(a.timer_after(s));
                 }
             }

@@ -4,12 +4,15 @@
 
 use crate::client::{Client, ClientState, Current};
 use crate::config::{Mutation, Shared};
+use crate::directory::{ENTRY_BYTES, SEAL_PAGE_BYTES};
 use crate::msg::Msg;
+use crate::msg::{KeyState, SealedKey};
 use crate::object::{apply, Command};
 use crate::quorum::{majority, Tally, Votes};
-use crate::types::{Id, IdSet, Key, ReqId, Ts, Value};
+use crate::types::{Epoch, Id, IdSet, Key, ReqId, Ts, Value};
 use crate::Timer;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 /// Per-key state of the replica role.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,6 +56,26 @@ pub struct Propagation {
     pub req: ReqId,
     /// ACK-W-REMOTE received.
     pub acks: Votes,
+    /// For a container of the directory service (Section 3.1): the epoch
+    /// of the W-LOCAL that started (or last renewed) the propagation, and
+    /// that epoch's replica set, which the W-LOCAL carried; the W-REMOTE go
+    /// there. `None`: the container's fixed replica set.
+    pub to: Option<(Epoch, IdSet)>,
+}
+
+/// A replica's epoch for one container of the directory service (Section
+/// 3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Installed {
+    /// The epoch it was installed in.
+    pub epoch: Epoch,
+    /// Sealed: it no longer serves `epoch` (it answers STALE), though it
+    /// still takes W-REMOTE.
+    pub sealed: bool,
+    /// The administrator that sealed it: a SEAL of the same epoch from
+    /// another one is not granted, so that at most one administrator
+    /// gathers a sealed majority of an epoch and installs its successor.
+    pub sealed_by: Option<Id>,
 }
 
 /// What an EXEC asks for besides the value of `mts` (Section 3.4.2).
@@ -112,6 +135,10 @@ pub struct ServerState {
     /// Next request id for W-REMOTE and for the phases of the delegated
     /// operations (one counter, so a reply names what it answers).
     pub next_req: ReqId,
+    /// The directory service (Section 3.1): the epoch this replica serves
+    /// for each container (by prefix) whose metadata the directory holds.
+    /// Empty without a directory.
+    pub epochs: BTreeMap<Key, Installed>,
 }
 
 /// Key bytes in one [`Msg::AckAudit`], so that a page fits a datagram.
@@ -128,6 +155,47 @@ pub struct Server {
 }
 
 impl Server {
+    /// The state a server starts in: installed, unsealed, in epoch 1 of
+    /// every container of the directory service whose configured replica
+    /// set (epoch 1's) holds `id`; otherwise empty.
+    pub fn initial(&self, id: Id) -> ServerState {
+        let epochs = self
+            .deployment
+            .directory
+            .containers
+            .iter()
+            .filter(|c| c.epoch > 0 && c.replicas.contains(&id))
+            .map(|c| {
+                let i = Installed {
+                    epoch: c.epoch,
+                    sealed: false,
+                    sealed_by: None,
+                };
+                (c.prefix.clone(), i)
+            })
+            .collect();
+        ServerState {
+            epochs,
+            ..ServerState::default()
+        }
+    }
+
+    /// The prefix and fixed epoch of the container of `key`, if any.
+    fn container_of(&self, key: &Key) -> Option<(&Key, Epoch)> {
+        self.deployment
+            .directory
+            .lookup(key)
+            .map(|c| (&c.prefix, c.epoch))
+    }
+
+    /// The replicas a propagation goes to.
+    fn propagation_targets(&self, key: &Key, p: &Propagation) -> Vec<Id> {
+        match p.to {
+            Some((_, set)) => set.iter().collect(),
+            None => self.replicas(key).to_vec(),
+        }
+    }
+
     fn replicas(&self, key: &Key) -> &[Id] {
         self.deployment
             .directory
@@ -189,7 +257,65 @@ impl Server {
     }
 
     /// Handles one message.
+    ///
+    /// The directory service (Section 3.1): a request for a container with
+    /// epochs must come in [`Msg::InEpoch`], in the epoch this replica
+    /// serves for it (installed there, not sealed); otherwise the answer is
+    /// [`Msg::Stale`]. A W-LOCAL is not refused (the local-replica role has
+    /// no epoch): it propagates to the replica set it carries.
     pub fn on_msg(&self, state: &mut ServerState, src: Id, msg: Msg, out: &mut Sends) {
+        let (epoch, replicas, msg) = match msg {
+            Msg::InEpoch {
+                epoch,
+                replicas,
+                msg,
+            } => (Some(epoch), replicas, *msg),
+            m => (None, None, m),
+        };
+        if matches!(msg, Msg::InEpoch { .. }) {
+            return; // never nested (the decoder refuses it too)
+        }
+        let Some((prefix, 1..)) = msg.request_key().and_then(|k| self.container_of(k)) else {
+            // A container of fixed metadata (the wrapper, if any, says
+            // nothing), or not a client's request.
+            return self.handle(state, src, msg, None, out);
+        };
+        if let Msg::WLocal { .. } = msg {
+            let to = match (epoch, replicas) {
+                (Some(e), Some(r)) => Some((e, r)),
+                _ => None,
+            };
+            return self.handle(state, src, msg, to, out);
+        }
+        let installed = state.epochs.get(prefix).copied();
+        match (installed, epoch) {
+            (Some(i), Some(e)) if i.epoch == e && !i.sealed => {
+                self.handle(state, src, msg, None, out)
+            }
+            _ => {
+                let i = installed.unwrap_or_default();
+                out.push((
+                    src,
+                    Msg::Stale {
+                        req: msg.req(),
+                        epoch: i.epoch,
+                        sealed: i.sealed,
+                    },
+                ));
+            }
+        }
+    }
+
+    /// Handles one admitted message; `to` is the propagation target a
+    /// W-LOCAL carried (directory service).
+    fn handle(
+        &self,
+        state: &mut ServerState,
+        src: Id,
+        msg: Msg,
+        to: Option<(Epoch, IdSet)>,
+        out: &mut Sends,
+    ) {
         use Msg::*;
         let mut touched: Option<Key> = None;
         match msg {
@@ -237,29 +363,49 @@ impl Server {
                 out.push((src, AckWTs { req }));
             }
             WLocal { req, key, ts, val } => {
-                let replicas = self.replicas(&key);
-                if !state.local_buf.contains_key(&(key.clone(), ts)) {
-                    let preq = state.next_req;
-                    state.next_req += 1;
-                    for &r in replicas {
-                        out.push((
-                            r,
-                            WRemote {
-                                req: preq,
-                                key: key.clone(),
-                                ts,
-                                val: val.clone(),
-                            },
-                        ));
-                    }
-                    state.local_buf.insert(
-                        (key, ts),
-                        Propagation {
+                match state.local_buf.get_mut(&(key.clone(), ts)) {
+                    None => {
+                        let preq = state.next_req;
+                        state.next_req += 1;
+                        let p = Propagation {
                             val,
                             req: preq,
                             acks: Votes::default(),
-                        },
-                    );
+                            to,
+                        };
+                        for r in self.propagation_targets(&key, &p) {
+                            out.push((
+                                r,
+                                WRemote {
+                                    req: preq,
+                                    key: key.clone(),
+                                    ts,
+                                    val: p.val.clone(),
+                                },
+                            ));
+                        }
+                        state.local_buf.insert((key, ts), p);
+                    }
+                    // The directory service: the write redone in a newer
+                    // epoch (same timestamp and value) after a change of
+                    // the replica set; the value goes to the new replicas.
+                    Some(p) if to.is_some_and(|(e, _)| p.to.is_none_or(|(old, _)| e > old)) => {
+                        let (e, set) = to.expect("checked");
+                        p.to = Some((e, set));
+                        p.acks.from = IdSet(p.acks.from.0 & set.0);
+                        for r in set.iter().filter(|r| !p.acks.from.contains(*r)) {
+                            out.push((
+                                r,
+                                WRemote {
+                                    req: p.req,
+                                    key: key.clone(),
+                                    ts,
+                                    val: p.val.clone(),
+                                },
+                            ));
+                        }
+                    }
+                    Some(_) => {}
                 }
                 out.push((src, AckWLocal { req }));
             }
@@ -283,7 +429,11 @@ impl Server {
             AckWRemote { req } => {
                 let found = state.local_buf.iter_mut().find(|(_, p)| p.req == req);
                 if let Some((k, p)) = found {
-                    let needed = majority(self.replicas(&k.0).len());
+                    let n = match p.to {
+                        Some((_, set)) => set.len(),
+                        None => self.replicas(&k.0).len(),
+                    };
+                    let needed = majority(n);
                     if p.acks.record(src, true, needed) == Tally::Accepted {
                         let k = k.clone();
                         state.local_buf.remove(&k);
@@ -411,6 +561,86 @@ impl Server {
             Audit { req, after } => {
                 let (missing, more) = Self::audit_page(state, after.as_ref());
                 out.push((src, AckAudit { req, missing, more }));
+            }
+
+            // ---------------- the directory service (Section 3.1) ----------------
+            Seal {
+                req,
+                prefix,
+                epoch,
+                after,
+            } => {
+                // Sealed for this administrator: by it, now or before.
+                let granted = match state.epochs.get_mut(&prefix) {
+                    Some(i) if i.epoch == epoch => {
+                        if !i.sealed {
+                            i.sealed = true;
+                            i.sealed_by = Some(src);
+                        }
+                        i.sealed_by == Some(src)
+                    }
+                    _ => false,
+                };
+                let i = state.epochs.get(&prefix).copied().unwrap_or_default();
+                let (keys, more) = if granted {
+                    self.seal_page(state, &prefix, after.as_ref())
+                } else {
+                    (Vec::new(), false)
+                };
+                out.push((
+                    src,
+                    AckSeal {
+                        req,
+                        epoch: i.epoch,
+                        sealed: granted,
+                        keys,
+                        more,
+                    },
+                ));
+            }
+            CopyValues { req, keys } => {
+                let values = keys
+                    .into_iter()
+                    .filter_map(|(k, ts)| {
+                        let o = state.objects.get(&k)?;
+                        let v = if o.ts == ts { o.val.as_ref() } else { None };
+                        let v = v.or_else(|| buffered(o, ts))?.clone();
+                        Some((k, ts, v))
+                    })
+                    .collect();
+                out.push((src, AckCopyValues { req, values }));
+            }
+            Install {
+                req,
+                prefix,
+                epoch,
+                entries,
+                last,
+            } => {
+                let ok = match state.epochs.get(&prefix) {
+                    None => true,
+                    Some(i) => epoch > i.epoch || (epoch == i.epoch && !i.sealed),
+                };
+                if ok {
+                    let mut keys = Vec::new();
+                    for e in entries {
+                        keys.push(e.key.clone());
+                        install_key(state, e);
+                    }
+                    if last {
+                        let i = Installed {
+                            epoch,
+                            sealed: false,
+                            sealed_by: None,
+                        };
+                        state.epochs.insert(prefix.clone(), i);
+                    }
+                    for k in keys {
+                        self.serve_parked(state, &k, out);
+                    }
+                }
+                let epoch = state.epochs.get(&prefix).map_or(0, |i| i.epoch);
+                out.push((src, AckInstall { req, ok, epoch }));
             }
 
             // ---------------- Section 3.4.2: delegating to a replica ----------------
@@ -610,7 +840,7 @@ impl Server {
             return;
         }
         for ((key, ts), p) in &state.local_buf {
-            for &r in self.replicas(key) {
+            for r in self.propagation_targets(key, p) {
                 if !p.acks.from.contains(r) {
                     out.push((
                         r,
@@ -624,6 +854,45 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// One page of the keys of container `prefix` after `after`, for
+    /// ACK-SEAL: each key some request touched (a timestamp or ordering
+    /// timestamp above zero), with its timestamps and the length of its
+    /// value (`None`: ⊥), while the keys and [`ENTRY_BYTES`] each add up
+    /// to at most [`SEAL_PAGE_BYTES`] (at least one); and whether more follow.
+    pub fn seal_page(
+        &self,
+        state: &ServerState,
+        prefix: &Key,
+        after: Option<&Key>,
+    ) -> (Vec<SealedKey>, bool) {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a.clone()),
+            _ => Bound::Included(prefix.clone()),
+        };
+        let keys = state
+            .objects
+            .range((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.as_slice().starts_with(prefix.as_slice()))
+            .filter(|(k, _)| self.container_of(k).is_some_and(|(p, _)| p == prefix))
+            .filter(|(_, o)| o.ts != Ts::ZERO || o.ots != Ts::ZERO);
+        let mut page = Vec::new();
+        let mut bytes = 0;
+        for (k, o) in keys {
+            let cost = k.len() + ENTRY_BYTES;
+            if !page.is_empty() && bytes + cost > SEAL_PAGE_BYTES {
+                return (page, true);
+            }
+            bytes += cost;
+            page.push(SealedKey {
+                key: k.clone(),
+                ts: o.ts,
+                ots: o.ots,
+                len: o.val.as_ref().map(|v| v.len() as u32),
+            });
+        }
+        (page, false)
     }
 
     /// One page of [`Self::missing_values`] after `after`: entries in key
@@ -697,6 +966,24 @@ fn adopt_timestamp(o: &mut Object, ts: Ts, mutation: Mutation) {
     o.remote_buf.remove(&ts);
     o.exec_buf = o.exec_buf.split_off(&ts);
     o.exec_buf.remove(&ts);
+}
+
+/// INSTALL of one key's copied state (Section 3.1): its timestamp and
+/// value where newer than the replica's (buffered values at or below it
+/// can no longer be used, as in [`adopt_timestamp`]), and the ordering
+/// timestamp raised to at least both timestamps (`ots[key] ≥ ts[key]`, as
+/// every RMW handler keeps it).
+fn install_key(state: &mut ServerState, e: KeyState) {
+    let o = state.objects.entry(e.key).or_default();
+    if e.ts > o.ts {
+        o.ts = e.ts;
+        o.val = Some(e.val);
+        o.remote_buf = o.remote_buf.split_off(&e.ts);
+        o.remote_buf.remove(&e.ts);
+        o.exec_buf = o.exec_buf.split_off(&e.ts);
+        o.exec_buf.remove(&e.ts);
+    }
+    o.ots = o.ots.max(e.ots).max(o.ts);
 }
 
 /// Ids of `set` not in `acked`.

@@ -191,6 +191,12 @@ impl fmt::Debug for Bytes {
 pub type Key = Bytes;
 /// Object value.
 pub type Value = Bytes;
+/// An epoch of a container's metadata (Section 3.1, the directory
+/// service): it grows by one at each change of the container's replica
+/// set. `0` marks a container whose metadata is fixed in the configuration
+/// (no directory service for it, no epoch checks); directory-managed
+/// containers start at epoch 1.
+pub type Epoch = u64;
 /// Request id: echoed by every reply so that late and duplicated replies are
 /// recognised and retransmissions are harmless.
 pub type ReqId = u32;

@@ -51,6 +51,7 @@ fn priority_socket_is_drained_first() {
         execute_at_replicas: false,
         delegation: false,
         clock_uncertainty: Duration::ZERO,
+        directory: None,
     };
     let (id, actor) = server_actor(&cfg, "n1").unwrap();
     let server_p = addr(&server.priority);
