@@ -26,7 +26,7 @@ enum Cmd {
         /// Every algorithm in every configuration of record.
         #[arg(long)]
         all: bool,
-        /// base, crash, lossy, cross-site; stateright-default (abd); skew, skew-clock-free, skew-commit-wait (abd, vivace_rw); small, tiny. Any NAME+SWITCH: writeback_skip (abd, vivace_rw), parallel_writeback, fewer_replicas (vivace_rw), execute_at_replicas (vivace_rmw); switches combine. Default: every configuration of record and `ModelConfig::extra_of_record`.
+        /// base, crash, lossy, cross-site; stateright-default (abd); skew, skew-clock-free, skew-commit-wait (abd, vivace_rw); small, tiny. Any NAME+SWITCH: writeback_skip (abd, vivace_rw), parallel_writeback, fewer_replicas (vivace_rw), execute_at_replicas (vivace_rmw), delegation (vivace_rw, vivace_rmw); switches combine. takeover-crash, takeover-lossy (vivace_rw, vivace_rmw: tiny with delegation, the takeover at any moment under faults). Default: every configuration of record and `ModelConfig::extra_of_record`.
         #[arg(long)]
         config: Option<String>,
         /// One JSON object per line.

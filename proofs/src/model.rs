@@ -613,7 +613,7 @@ impl VivaceModel {
     /// flight to or from its actor, so the timers of the delivered message's
     /// sender and receiver cannot fire before it. Where timers exist, only
     /// deliveries that send to nobody but the message's sender and actors
-    /// that never arm a timer are taken (`propagation_commutes`: a
+    /// no timer depends on are taken (`propagation_commutes`: a
     /// W-LOCAL at replica 1, whose W-REMOTEs go to replicas in no local set,
     /// but not one at a local replica whose W-REMOTE would make replica 1
     /// busy, nor a W-REMOTE that answers a parked read): then no other
@@ -753,9 +753,10 @@ impl VivaceModel {
 
     /// Whether delivering the W-LOCAL or W-REMOTE `env` to the server in
     /// state `s` answers no parked read, and, where timers exist, sends
-    /// only to the message's sender or to actors that never arm a timer
-    /// (servers in no local set), so that no timer of a third actor depends
-    /// on it. The server's messages to itself are handled in the same step
+    /// only to the message's sender or to actors no timer depends on
+    /// (`timer_depends_on`: without retransmission, servers arm no timer;
+    /// with it, servers in no local set and no delegate), so that no timer
+    /// of a third actor depends on it. The server's messages to itself are handled in the same step
     /// (see `apply_out`), so their sends count too: a W-REMOTE to itself can
     /// answer a parked read.
     ///
@@ -791,12 +792,30 @@ impl VivaceModel {
                 }
                 if to == env.dst {
                     todo.push((env.dst, msg));
-                } else if timers && to != env.src && self.may_arm_timer(to) {
+                } else if timers && to != env.src && self.timer_depends_on(to) {
                     return false;
                 }
             }
         }
         true
+    }
+
+    /// Whether some timer's firing depends on whether actor `id` is quiet:
+    /// its own, if it can arm one, and, with
+    /// [`crate::config::ModelConfig::takeover_waits_for_delegate`], its
+    /// clients' delegation timers when it is a delegate (they wait for it
+    /// to be quiet too, see `delegate_quiet`): a message sent to it
+    /// disables them.
+    fn timer_depends_on(&self, id: Id) -> bool {
+        self.may_arm_timer(id) || (self.cfg.takeover_waits_for_delegate && self.is_delegate(id))
+    }
+
+    /// Whether server `id` is some client's delegate (Section 3.4.2).
+    fn is_delegate(&self, id: Id) -> bool {
+        self.cfg
+            .clients
+            .iter()
+            .any(|c| self.deployment.delegate_of(&crate::config::key(), c.site) == Some(id))
     }
 
     /// Whether actor `id` can ever arm a retransmission timer: a client; a
@@ -811,12 +830,9 @@ impl VivaceModel {
             Node::Client(_) => true,
             Node::Server(_) => {
                 let local = self.cfg.local_sets.iter().any(|(_, l)| l.contains(&i));
-                let delegate = (0..self.cfg.clients.len()).any(|j| {
-                    let site = self.cfg.clients[j].site;
-                    self.deployment.delegate_of(&crate::config::key(), site) == Some(id)
-                });
                 (local && o.retransmit)
-                    || (delegate && (o.retransmit || o.fewer_replicas || o.execute_at_replicas))
+                    || (self.is_delegate(id)
+                        && (o.retransmit || o.fewer_replicas || o.execute_at_replicas))
             }
             Node::Clock(_) => false,
         }

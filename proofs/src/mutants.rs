@@ -255,7 +255,7 @@ pub fn all() -> Vec<Mutant> {
                 mutated(cfg, "tiny+delegation", Mutation::DelegationFallbackNewTimestamp)
             },
             refuted_by: LINEARIZABLE,
-            search: Search::Bfs,
+            search: Search::Dfs,
         },
         Mutant {
             name: "clock-goes-backwards",

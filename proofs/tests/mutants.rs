@@ -24,8 +24,8 @@ const PINNED: &[(&str, usize)] = &[
     ("fewer-replicas-no-fallback", 3041),
     ("exec-applies-to-other-ts", 344389),
     ("exec-no-fallback", 1519),
-    ("delegation-no-fallback", 0),
-    ("delegation-fallback-new-timestamp", 0),
+    ("delegation-no-fallback", 1538),
+    ("delegation-fallback-new-timestamp", 91639),
 ];
 
 /// One mutant at a time: breadth-first searches hold gigabytes.
