@@ -145,16 +145,7 @@ fn every_reduction_keeps_the_reachable_histories() {
             tiny.clients.truncate(1);
             tiny.clients[0].ops = ModelConfig::small(a).clients[0].ops.clone();
         }
-        let mut crash = tiny.clone();
-        crash.name = format!("{}-crash", tiny.name);
-        crash.max_crashes = 1;
-        let mut lossy = tiny.clone();
-        lossy.name = format!("{}-lossy", tiny.name);
-        lossy.network = vivace_proofs::config::Network::Lossy {
-            drops: 1,
-            spurious: 0,
-        };
-        lossy.options.retransmit = true;
+        let (crash, lossy) = with_faults(&tiny);
         cases.push(tiny.clone());
         cases.push(crash.clone());
         cases.push(lossy.clone());
@@ -186,16 +177,7 @@ fn every_reduction_keeps_the_reachable_histories_with_delegation() {
         one.name = "one-op+delegation".into();
         one.clients.truncate(1);
         one.options.delegation = true;
-        let mut crash = one.clone();
-        crash.name = format!("{}-crash", one.name);
-        crash.max_crashes = 1;
-        let mut lossy = one.clone();
-        lossy.name = format!("{}-lossy", one.name);
-        lossy.network = vivace_proofs::config::Network::Lossy {
-            drops: 1,
-            spurious: 0,
-        };
-        lossy.options.retransmit = true;
+        let (crash, lossy) = with_faults(&one);
         cases.push(one);
         for c in [crash, lossy] {
             let mut quiet = c.clone();
@@ -206,6 +188,22 @@ fn every_reduction_keeps_the_reachable_histories_with_delegation() {
         }
     }
     keep_the_reachable_histories(cases);
+}
+
+/// `cfg` where any one server may crash, and `cfg` on a lossy network
+/// with retransmission (one loss).
+fn with_faults(cfg: &ModelConfig) -> (ModelConfig, ModelConfig) {
+    let mut crash = cfg.clone();
+    crash.name = format!("{}-crash", cfg.name);
+    crash.max_crashes = 1;
+    let mut lossy = cfg.clone();
+    lossy.name = format!("{}-lossy", cfg.name);
+    lossy.network = vivace_proofs::config::Network::Lossy {
+        drops: 1,
+        spurious: 0,
+    };
+    lossy.options.retransmit = true;
+    (crash, lossy)
 }
 
 fn keep_the_reachable_histories(cases: Vec<ModelConfig>) {

@@ -129,6 +129,23 @@ pub struct Current {
 }
 
 impl Current {
+    /// Operation `op` on `key` of a container of `algorithm`, before its
+    /// first phase.
+    pub fn new(key: Key, op: Op, algorithm: Algorithm) -> Current {
+        Current {
+            key,
+            op,
+            algorithm,
+            phase: Phase::Clock,
+            req: 0,
+            votes: Votes::default(),
+            to: IdSet::EMPTY,
+            request: None,
+            taken_over: false,
+            redo_ts: None,
+        }
+    }
+
     /// A read's data phase (with or without the parallel write-back): the
     /// timestamp its R-DATA asks for and the replicas it went to.
     pub fn data_asked(&self) -> Option<(Ts, IdSet)> {
@@ -403,18 +420,7 @@ impl Client {
             s.done.push(Ret::Aborted);
             return;
         }
-        let mut cur = Current {
-            key: key.clone(),
-            op: op.clone(),
-            algorithm,
-            phase: Phase::Clock,
-            req: 0,
-            votes: Votes::default(),
-            to: IdSet::EMPTY,
-            request: None,
-            taken_over: false,
-            redo_ts: None,
-        };
+        let mut cur = Current::new(key, op.clone(), algorithm);
         match ts {
             Some(ts) if !matches!(op, Op::Read) => self.after_timestamp(s, &mut cur, ts, out),
             _ => self.begin(s, &mut cur, out),
@@ -528,18 +534,8 @@ impl Client {
             return;
         };
         s.directory.reads += 1;
-        let mut cur = Current {
-            key,
-            op: Op::Read,
-            algorithm,
-            phase: Phase::Clock,
-            req: 0,
-            votes: Votes::default(),
-            to: IdSet::EMPTY,
-            request: None,
-            taken_over: true, // a directory read is never delegated
-            redo_ts: None,
-        };
+        let mut cur = Current::new(key, Op::Read, algorithm);
+        cur.taken_over = true; // a directory read is never delegated
         self.begin(s, &mut cur, out);
         s.current = Some(cur);
     }
