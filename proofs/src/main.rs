@@ -42,7 +42,7 @@ enum Cmd {
         /// minutes and report it as not exhaustive (it then fails the check).
         /// A guard against a search that would not end, not a bound of any
         /// proof: machines of the project's kind differ twofold in speed, and
-        /// the largest configuration of record takes 12 to 25 minutes.
+        /// the largest configuration of record took 10 to 22 minutes.
         #[arg(long, default_value_t = 40.0)]
         minutes: f64,
     },
