@@ -10,7 +10,7 @@ fn bin() -> Command {
 }
 
 fn data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/porcupine")
+    testdata("porcupine")
 }
 
 fn testdata(name: &str) -> PathBuf {

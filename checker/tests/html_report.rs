@@ -75,7 +75,7 @@ fn report_opens_in_chromium() {
         eprintln!("skipping: /usr/bin/chromium not found (apt-get install chromium)");
         return;
     };
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/porcupine");
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/porcupine");
     let dir = std::env::temp_dir().join(format!("vivace-check-html-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 

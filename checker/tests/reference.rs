@@ -7,7 +7,7 @@ use vivace_checker::models::{KvModel, RegisterModel};
 use vivace_checker::{check_operations, CheckResult};
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/porcupine")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/porcupine")
 }
 
 #[test]

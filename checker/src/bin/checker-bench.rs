@@ -106,7 +106,7 @@ fn main() {
     let mut quick = false;
     let mut only: Option<usize> = None;
     let mut in_process = false;
-    let mut data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/porcupine");
+    let mut data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/porcupine");
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
