@@ -732,7 +732,7 @@ struct LabArgs {
     /// No priority band for DSCP EF (one FIFO for everything).
     #[arg(long)]
     no_priority_band: bool,
-    /// Packets the priority band may queue (default 100, NETLAB.md's;
+    /// Packets the priority band may queue (default 100, docs/lab.md's;
     /// `load` sizes it for bulk traffic unless this is given).
     #[arg(long)]
     priority_queue: Option<u32>,

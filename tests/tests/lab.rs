@@ -1,4 +1,4 @@
-//! Smoke run of the WAN lab (`vivace_impl::lab`, NETLAB.md): the topology
+//! Smoke run of the WAN lab (`vivace_impl::lab`, docs/lab.md): the topology
 //! comes up, EF and normal probes cross it with and without congestion,
 //! every operation of every algorithm completes across the two sites with
 //! and without congestion, and everything is torn down. Needs root, network

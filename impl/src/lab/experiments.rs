@@ -272,7 +272,7 @@ pub fn fig4(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
          {}\n\
          The paper (Figure 4, TCP probes through a DiffServ router): the prioritized \
          client's latency is unaffected by the congestion; the regular one suffers \
-         drops and TCP back-off, with large delays. NETLAB.md's prototype of this lab \
+         drops and TCP back-off, with large delays. docs/lab.md's prototype of this lab \
          measured EF 100.8 ms median during congestion and normal 219.3 ms with 34 of \
          750 probes lost.\n\n## The emulator\n\n{}",
         o.seconds,
@@ -655,7 +655,7 @@ pub fn etcd(o: &ExpOptions) -> Result<Vec<Summary>, LabError> {
          time, {} s per row; {} ms one-way delay, {} Mbit/s links; congestion {} × {} Mbit/s \
          of UDP from A to B. `etcd-prioritized`: all peer traffic (ports 2380 and 12380) in \
          the priority band.\n\n{}\n\
-         NETLAB.md measured (leader in A): quiet put 105 / 109 / 144 ms (p50 / p90 / p99), \
+         docs/lab.md's prototype measured (leader in A): quiet put 105 / 109 / 144 ms (p50 / p90 / p99), \
          congested 229 / 516 / 872; prioritized and congested 105 / 110 / 168.\n\n\
          ## The emulator\n\n{relays}",
         o.seconds,

@@ -1,7 +1,7 @@
 //! The WAN lab: two sites as Linux network namespaces joined through a
 //! third, `wan`, in which a relay of ours holds every frame for the one-way
 //! delay, and HTB at each site's egress limits the rate and gives DSCP EF a
-//! priority band (`shared/design/NETLAB.md` says what works on these
+//! priority band (`docs/lab.md` says what works on these
 //! machines: no netem, so the delay comes from the relay).
 //!
 //! ```text
@@ -72,7 +72,7 @@ pub struct WanConfig {
     pub rate_mbit: u32,
     /// Whether DSCP EF gets the priority band (else one FIFO for all).
     pub priority_band: bool,
-    /// Packets the priority band may queue (NETLAB.md: 100, enough for
+    /// Packets the priority band may queue (docs/lab.md: 100, enough for
     /// small messages; bulk traffic in the band needs more, as one 16 KiB
     /// datagram is 12 fragments and losing one loses the datagram).
     pub priority_queue: u32,
@@ -257,7 +257,7 @@ impl Lab {
         for (ns, dev) in [(&a, "a0"), (&b, "b0"), (&w, "wa"), (&w, "wb")] {
             run(&["ip", "-n", ns, "link", "set", dev, "up"])?;
             // Without this, datagrams forwarded by the relay arrive with
-            // bad checksums (NETLAB.md).
+            // bad checksums (docs/lab.md).
             run(&[
                 "ip", "netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "rx", "off", "tso",
                 "off", "gso", "off", "gro", "off",
