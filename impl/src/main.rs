@@ -779,7 +779,7 @@ enum LabCmd {
     /// Offered data rate swept from 10% to 150% of the link: Algorithms 1
     /// and 3, and ABD and Algorithm 2 with every message prioritized.
     Load(LabArgs),
-    /// The optimizations of Section 3.4 on and off (issue 6): the read
+    /// The optimizations of Section 3.4 on and off: the read
     /// optimizations, executing commands at replicas, and the clock modes;
     /// latency, phases and WAN bytes per operation.
     Opts(LabArgs),

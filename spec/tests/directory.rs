@@ -554,7 +554,7 @@ fn seal_pages_list_the_container_in_order() {
     assert_eq!(listed, want);
 }
 
-/// Issue 6's test 3: a write half done in epoch 1 (its value at the local
+/// A write half done in epoch 1 (its value at the local
 /// replicas, its timestamp at one replica of three) is refused as STALE
 /// once the replica set changed; the client re-reads the directory (again
 /// while the new epoch is not published yet) and redoes the write in

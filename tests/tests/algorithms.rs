@@ -74,7 +74,7 @@ fn vivace_rmw_is_linearizable() {
 }
 
 /// The clock-free write (timestamps from a majority, no clock): ABD's
-/// original write, and Algorithm 1's with R-TS (issue 6, clocks).
+/// original write, and Algorithm 1's with R-TS (clock modes).
 #[test]
 fn clock_free_writes_are_linearizable() {
     for (alg, prefix, name) in [

@@ -1,4 +1,4 @@
-//! The `opts` experiment (issue 6): what each read optimization of Section
+//! The `opts` experiment: what each read optimization of Section
 //! 3.4.1 changes on the lab's network. For each set of switches, a fresh
 //! Figure-5 cluster (Algorithm 1, 1 KiB values) and one reader in site A:
 //! - **quiet**: reads of a key nobody writes (C1 and C2 hold): latency,
@@ -161,7 +161,7 @@ fn reads(client: &mut Client, key: &str, secs: u64) -> (Vec<f64>, usize, u64) {
     (lat, failed, client.phases() - phases0)
 }
 
-/// The clock modes of issue 6 (`check --json`'s `clock`): timestamps from
+/// The clock modes (`check --json`'s `clock`): timestamps from
 /// synchronized clocks (the paper), from a majority (no clock), or from a
 /// clock whose readings wait out an uncertainty (commit wait).
 pub const CLOCKS: [(&str, TimestampMode, Duration); 3] = [
