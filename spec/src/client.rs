@@ -3,6 +3,7 @@
 //! `sendwait` is one [`Phase`]; replies are matched to it by request id.
 
 use crate::config::{Algorithm, Container, Mutation, Shared, Site, TimestampMode};
+use crate::coverage::{hit, Branch as B};
 use crate::directory::{decode_metadata, metadata_key};
 use crate::msg::{Msg, Op, Ret};
 use crate::object::apply;
@@ -777,6 +778,7 @@ impl Client {
                 };
                 cur.phase = Phase::RTs { mts, c1, with_mts };
                 if cur.votes.record(src, true, n) == Tally::Accepted {
+                    hit(if c1 { B::ReadC1Holds } else { B::ReadC1Fails });
                     self.data_phase(s, cur, mts, c1, with_mts, out);
                 }
                 None
@@ -784,14 +786,17 @@ impl Client {
             // Phase 2: the first R-DATA reply.
             (Phase::RData { mts, c1 }, AckRData { ts: dts, val, .. }) => {
                 let c2 = dts == mts;
+                hit(if c2 { B::ReadDataOfMts } else { B::ReadDataNewer });
                 let skip = match mutation {
                     Mutation::ReadSkipsWriteBack => true,
                     Mutation::SkipWriteBackC1Only => c1,
                     _ => skip_enabled && c1 && c2,
                 };
                 if skip {
+                    hit(B::ReadSkipsWriteBack);
                     return Some(Ret::ReadOk(val));
                 }
+                hit(B::ReadWritesBack);
                 // Phase 3: write back the timestamp of the data returned.
                 let wb = if mutation == Mutation::WriteBackPhase1Ts {
                     mts
@@ -865,6 +870,7 @@ impl Client {
                     _ => majority(self.local_set(s, &key).len()),
                 };
                 if cur.votes.record(src, true, local_n) == Tally::Accepted {
+                    hit(B::WriteLocalMajority);
                     let req = s.next_req;
                     match result {
                         None => {
@@ -931,7 +937,10 @@ impl Client {
                 cur.phase = Phase::OrTs { ots, mts };
                 match cur.votes.record(src, ok, n) {
                     Tally::Waiting => None,
-                    Tally::Rejected => Some(Ret::Aborted),
+                    Tally::Rejected => {
+                        hit(B::ExecuteOrTsAborts);
+                        Some(Ret::Aborted)
+                    }
                     Tally::Accepted if self.deployment.options.execute_at_replicas => {
                         self.exec_phase(s, cur, ots, mts, out);
                         None
@@ -965,6 +974,7 @@ impl Client {
                 match (cur.votes.record(src, ok, n), result) {
                     (Tally::Rejected, _) => Some(Ret::Aborted),
                     (Tally::Accepted, Some(result)) => {
+                        hit(B::ExecuteAtReplicas);
                         let req = s.next_req;
                         let msg = OwTs { req, key, ots };
                         let phase = Phase::OwTs {
@@ -1002,17 +1012,29 @@ impl Client {
                     );
                     None
                 }
-                _ => Some(Ret::Aborted),
+                _ => {
+                    hit(B::ExecuteOrDataAborts);
+                    Some(Ret::Aborted)
+                }
             },
             (Phase::OwTs { result, .. }, AckOwTs { ok, .. }) => {
                 match cur.votes.record(src, ok, n) {
                     Tally::Waiting => None,
-                    Tally::Rejected => Some(Ret::Aborted),
-                    Tally::Accepted => Some(Ret::ExecuteOk(result)),
+                    Tally::Rejected => {
+                        hit(B::ExecuteOwTsAborts);
+                        Some(Ret::Aborted)
+                    }
+                    Tally::Accepted => {
+                        hit(B::ExecuteCompletes);
+                        Some(Ret::ExecuteOk(result))
+                    }
                 }
             }
             // Section 3.4.2: the delegate's answer is the operation's.
-            (Phase::Delegated { .. }, AckDelegate { ret, .. }) => Some(ret),
+            (Phase::Delegated { .. }, AckDelegate { ret, .. }) => {
+                hit(B::Delegated);
+                Some(ret)
+            }
             // A reply of another kind than the phase expects: ignore it.
             _ => None,
         }
@@ -1056,6 +1078,7 @@ impl Client {
             ts: mts,
         };
         if self.deployment.options.parallel_writeback && !c1 {
+            hit(B::ReadParallelWriteBack);
             let rdata = in_epoch(self.epoch_of(s, &key), rdata);
             for &dst in &data_to {
                 out.push((dst, rdata.clone()));
@@ -1259,6 +1282,7 @@ impl Client {
         if let (true, Phase::Delegated { ts }) = (self.delegation_fallback_pending(cur), &cur.phase)
         {
             let ts = *ts;
+            hit(B::TakenOver);
             let mut cur = s.current.take().expect("matched above");
             cur.taken_over = true;
             s.delegate_timed_out = true;
@@ -1285,6 +1309,7 @@ impl Client {
         if let (true, Phase::Exec { ots, mts, .. }) = (self.exec_fallback_pending(cur), &cur.phase)
         {
             let (ots, mts) = (*ots, *mts);
+            hit(B::ExecuteFallsBack);
             let mut cur = s.current.take().expect("matched above");
             let req = s.next_req;
             let msg = Msg::OrData {
@@ -1307,6 +1332,7 @@ impl Client {
             };
             let msg = in_epoch(epoch, msg);
             if fallback {
+                hit(B::ReadFallsBack);
                 for dst in unacked(&replicas, asked) {
                     out.push((dst, msg.clone()));
                 }
@@ -1330,6 +1356,7 @@ impl Client {
             return false;
         }
         if let Some(msg) = &cur.request {
+            hit(B::Retransmits);
             let to: Vec<Id> = cur.to.iter().collect();
             for dst in unacked(&to, cur.votes.from) {
                 out.push((dst, msg.clone()));

@@ -191,6 +191,10 @@ pub enum Mutation {
     RDataLowerTs,
     /// W-TS adopts the new timestamp but keeps the old value instead of ⊥.
     WTsKeepsOldValue,
+    /// R-DATA at a replica that holds the timestamp asked for without its
+    /// value answers with ⊥ as the empty value, as ABD's query does,
+    /// instead of waiting for the value.
+    RDataServesBottom,
     /// A read never writes back (ABD and Algorithm 1).
     ReadSkipsWriteBack,
     /// Section 3.4.1 write-back skipping on (C1) alone, without (C2).

@@ -36,6 +36,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod coverage;
 pub mod config;
 pub mod directory;
 pub mod msg;

@@ -4,6 +4,7 @@
 
 use crate::client::{Client, ClientState, Current};
 use crate::config::{Mutation, Shared};
+use crate::coverage::{hit, Branch as B};
 use crate::directory::{ENTRY_BYTES, SEAL_PAGE_BYTES};
 use crate::msg::Msg;
 use crate::msg::{KeyState, SealedKey};
@@ -318,9 +319,12 @@ impl Server {
     ) {
         use Msg::*;
         let mut touched: Option<Key> = None;
+        // A request that waits for a value, parked by this delivery.
+        let mut fresh: Option<Parked> = None;
         match msg {
             // ---------------- ABD ----------------
             AbdQuery { req, key } => {
+                hit(B::AbdQuery);
                 let o = state.objects.entry(key).or_default();
                 let val = o.val.clone().unwrap_or_else(Value::empty);
                 out.push((src, AbdQueryAck { req, ts: o.ts, val }));
@@ -332,14 +336,18 @@ impl Server {
             AbdStore { req, key, ts, val } => {
                 let o = state.objects.entry(key).or_default();
                 if ts > o.ts {
+                    hit(B::AbdStoreNewer);
                     o.ts = ts;
                     o.val = Some(val);
+                } else {
+                    hit(B::AbdStoreOlder);
                 }
                 out.push((src, AbdStoreAck { req }));
             }
 
             // ---------------- Algorithm 1 ----------------
             RTs { req, key } => {
+                hit(B::RTs);
                 let o = state.objects.entry(key).or_default();
                 out.push((src, AckRTs { req, ts: o.ts }));
             }
@@ -352,19 +360,27 @@ impl Server {
                     rmw: false,
                     exec: None,
                 };
+                fresh = Some(p.clone());
                 touched = Some(park(state, p));
             }
             WTs { req, key, ts } => {
                 let o = state.objects.entry(key.clone()).or_default();
                 if ts > o.ts {
+                    hit(match buffered(o, ts) {
+                        Some(_) => B::WTsNewerFromBuffer,
+                        None => B::WTsNewerWaits,
+                    });
                     adopt_timestamp(o, ts, self.mutation());
                     touched = Some(key);
+                } else {
+                    hit(B::WTsOlder);
                 }
                 out.push((src, AckWTs { req }));
             }
             WLocal { req, key, ts, val } => {
                 match state.local_buf.get_mut(&(key.clone(), ts)) {
                     None => {
+                        hit(B::WLocalStarts);
                         let preq = state.next_req;
                         state.next_req += 1;
                         let p = Propagation {
@@ -405,7 +421,7 @@ impl Server {
                             ));
                         }
                     }
-                    Some(_) => {}
+                    Some(_) => hit(B::WLocalAgain),
                 }
                 out.push((src, AckWLocal { req }));
             }
@@ -414,15 +430,21 @@ impl Server {
                 let o = state.objects.entry(key.clone()).or_default();
                 if ts == o.ts {
                     if o.val.is_none() {
+                        hit(B::WRemoteFillsValue);
                         o.val = Some(val);
                         touched = Some(key);
+                    } else {
+                        hit(B::WRemoteSameTsHasValue);
                     }
                 } else if ts > o.ts {
+                    hit(B::WRemoteBuffers);
                     o.remote_buf.insert(ts, val);
                     // A parked OR-DATA of exactly `ts` can now be answered.
                     touched = Some(key);
                 } else if mutation == Mutation::WRemoteStoresLower {
                     o.val = Some(val);
+                } else {
+                    hit(B::WRemoteOlder);
                 }
                 out.push((src, AckWRemote { req }));
             }
@@ -435,9 +457,14 @@ impl Server {
                     };
                     let needed = majority(n);
                     if p.acks.record(src, true, needed) == Tally::Accepted {
+                        hit(B::AckWRemoteDone);
                         let k = k.clone();
                         state.local_buf.remove(&k);
+                    } else {
+                        hit(B::AckWRemoteCounts);
                     }
+                } else {
+                    hit(B::AckWRemoteStale);
                 }
             }
 
@@ -445,6 +472,7 @@ impl Server {
             Or { req, key, ots } => {
                 let o = state.objects.entry(key).or_default();
                 if ots > o.ots {
+                    hit(B::OrAccepts);
                     o.ots = ots;
                     out.push((
                         src,
@@ -456,6 +484,7 @@ impl Server {
                         },
                     ));
                 } else {
+                    hit(B::OrRejects);
                     out.push((
                         src,
                         AckOr {
@@ -470,6 +499,7 @@ impl Server {
             Ow { req, key, ots, val } => {
                 let o = state.objects.entry(key).or_default();
                 let ok = ots >= o.ots;
+                hit(if ok { B::OwAccepts } else { B::OwRejects });
                 if ok {
                     o.ots = ots;
                     o.ts = ots;
@@ -485,6 +515,7 @@ impl Server {
                     Mutation::OrTsAcceptsEqual => ots >= o.ots,
                     _ => ots > o.ots,
                 };
+                hit(if accept { B::OrTsAccepts } else { B::OrTsRejects });
                 if accept {
                     o.ots = ots;
                     // A parked EXEC of a lower `ots` is now rejected.
@@ -517,6 +548,7 @@ impl Server {
                     rmw: true,
                     exec: None,
                 };
+                fresh = Some(p.clone());
                 touched = Some(park(state, p));
             }
             Exec {
@@ -539,6 +571,7 @@ impl Server {
                         result,
                     }),
                 };
+                fresh = Some(p.clone());
                 touched = Some(park(state, p));
             }
             OwTs { req, key, ots } => {
@@ -550,9 +583,17 @@ impl Server {
                     // the value (the pseudocode would reset it to ⊥ and lose
                     // a value that W-REMOTE already delivered).
                     if ots != o.ts {
+                        hit(match buffered(o, ots) {
+                            Some(_) => B::OwTsAdoptsFromBuffer,
+                            None => B::OwTsAdoptsWaits,
+                        });
                         adopt_timestamp(o, ots, self.mutation());
                         touched = Some(key);
+                    } else {
+                        hit(B::OwTsSameTs);
                     }
+                } else {
+                    hit(B::OwTsRejects);
                 }
                 out.push((src, AckOwTs { req, ok }));
             }
@@ -636,7 +677,7 @@ impl Server {
                         state.epochs.insert(prefix.clone(), i);
                     }
                     for k in keys {
-                        self.serve_parked(state, &k, out);
+                        self.serve_parked(state, &k, None, out);
                     }
                 }
                 let epoch = state.epochs.get(&prefix).map_or(0, |i| i.epoch);
@@ -669,7 +710,14 @@ impl Server {
             _ => {}
         }
         if let Some(key) = touched {
-            self.serve_parked(state, &key, out);
+            self.serve_parked(state, &key, fresh.as_ref(), out);
+            if let Some(p) = fresh.filter(|p| state.parked.contains(p)) {
+                hit(match (&p.exec, p.rmw) {
+                    (Some(_), _) => B::ExecWaits,
+                    (None, true) => B::OrDataParks,
+                    (None, false) => B::RDataParks,
+                });
+            }
         }
     }
 
@@ -691,7 +739,13 @@ impl Server {
     /// An EXEC (Section 3.4.2) is answered once its outcome is known: see
     /// [`Server::exec_outcome`]. Applying one fills `exec_buf`, which can
     /// make another parked EXEC ready, so this runs until none is.
-    fn serve_parked(&self, state: &mut ServerState, key: &Key, out: &mut Sends) {
+    fn serve_parked(
+        &self,
+        state: &mut ServerState,
+        key: &Key,
+        fresh: Option<&Parked>,
+        out: &mut Sends,
+    ) {
         loop {
             let Some(o) = state.objects.get(key) else {
                 return;
@@ -708,6 +762,24 @@ impl Server {
             let o = state.objects.get_mut(key).expect("looked up above");
             for (p, reply) in ready {
                 state.parked.remove(&p);
+                let later = fresh != Some(&p);
+                hit(match (&reply, &p.exec, p.rmw, later) {
+                    (_, Some(_), ..) => match &reply {
+                        Reply::Applied { ots, .. } if o.exec_buf.contains_key(ots) => {
+                            B::ExecRepeated
+                        }
+                        Reply::Applied { .. } => B::ExecApplies,
+                        Reply::Msg(_) => B::ExecRejects,
+                    },
+                    (_, None, false, false) => B::RDataAnswersAtOnce,
+                    (_, None, false, true) => B::RDataAnsweredLater,
+                    (_, None, true, true) => B::OrDataAnsweredLater,
+                    (Reply::Msg(Msg::AckOrData { ok: false, .. }), ..) => B::OrDataNewer,
+                    (Reply::Msg(Msg::AckOrData { ok: true, .. }), ..) if o.ts < p.ts => {
+                        B::OrDataFromBuffer
+                    }
+                    _ => B::OrDataExact,
+                });
                 let msg = match reply {
                     Reply::Msg(m) => m,
                     Reply::Applied { ots, new, result } => {
@@ -754,7 +826,11 @@ impl Server {
             }
         }
         let lower_ok = mutation == Mutation::RDataLowerTs && !p.rmw;
-        let val = o.val.clone()?;
+        let val = match o.val.clone() {
+            Some(v) => v,
+            None if mutation == Mutation::RDataServesBottom && !p.rmw => Value::empty(),
+            None => return None,
+        };
         if o.ts < p.ts && !lower_ok {
             return None;
         }
@@ -840,6 +916,7 @@ impl Server {
             return;
         }
         for ((key, ts), p) in &state.local_buf {
+            hit(B::Retransmits);
             for r in self.propagation_targets(key, p) {
                 if !p.acks.from.contains(r) {
                     out.push((
