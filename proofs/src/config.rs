@@ -80,6 +80,8 @@ pub struct ModelConfig {
     pub network: Network,
     /// How many servers may crash.
     pub max_crashes: usize,
+    /// Which servers may crash (`None`: any).
+    pub crashable: Option<Vec<usize>>,
     /// How writers get timestamps.
     pub timestamps: TimestampMode,
     /// How the clock behaves.
@@ -101,15 +103,6 @@ pub struct ModelConfig {
     /// interchangeable servers (see `symmetry`). On in every configuration
     /// of record.
     pub symmetry: bool,
-    /// Partial-order reduction (see `VivaceModel::ample`).
-    pub partial_order: bool,
-    /// Only this server may crash (`max_crashes` still bounds the crashes).
-    /// Set by the crash split (see `run::check`), not by hand.
-    pub crash_only: Option<usize>,
-    /// Check `max_crashes(1)` as one search per class of interchangeable
-    /// servers, in each of which only that server may crash (see
-    /// `run::check`). On in every configuration of record.
-    pub split_crashes: bool,
     /// Delegating to a replica (Section 3.4.2): a client's delegation
     /// timer fires only once its delegate is quiet too (see
     /// `VivaceModel::delegate_quiet`). Set by
@@ -131,44 +124,72 @@ fn append(v: &str) -> Op {
     Op::Execute(Command::Append(Bytes::from(v)))
 }
 
-impl ModelConfig {
-    /// `base` (issue 2): 2 clients in site A; replicas 1, 2, 3 (ids 0, 1, 2)
-    /// with replica 1 in site A and 2, 3 in site B; local set 1, 4, 5 in
-    /// site A (ids 0, 3, 4), as in the paper's Figure 5. RW: each client
-    /// writes then reads; RMW: each client runs two executes.
-    pub fn base(algorithm: Algorithm) -> ModelConfig {
-        let clients = if algorithm.is_rmw() {
-            vec![
-                ClientSpec {
-                    site: A,
-                    ops: vec![append("a"), append("a")],
-                },
-                ClientSpec {
-                    site: A,
-                    ops: vec![append("b"), append("b")],
-                },
-            ]
-        } else {
-            vec![
-                ClientSpec {
-                    site: A,
-                    ops: vec![write("a"), Op::Read],
-                },
-                ClientSpec {
-                    site: A,
-                    ops: vec![write("b"), Op::Read],
-                },
-            ]
-        };
-        ModelConfig {
-            name: "base".into(),
-            algorithm,
+/// Where the servers are, which are replicas, and the local sets: ids are
+/// positions; the paper's replicas 1..3 are ids 0..2.
+struct Layout {
+    servers: Vec<Site>,
+    local_sets: Vec<(Site, Vec<usize>)>,
+}
+
+impl Layout {
+    /// Three servers: replica 1 in site A, also the local set of one;
+    /// replicas 2 and 3 in site B.
+    fn three() -> Layout {
+        Layout {
+            servers: vec![A, B, B],
+            local_sets: vec![(A, vec![0])],
+        }
+    }
+
+    /// Four servers: replica 1 and a local replica that is no replica
+    /// (id 3, the local set of one) in site A; replicas 2 and 3 in site B.
+    /// A write can complete with its value at no replica yet.
+    fn four() -> Layout {
+        Layout {
+            servers: vec![A, B, B, A],
+            local_sets: vec![(A, vec![3])],
+        }
+    }
+
+    /// The paper's Figure 5: replica 1 in site A is also a local replica,
+    /// with local replicas 4 and 5 (ids 3, 4); replicas 2 and 3 in site B.
+    /// A local set of three survives the crash of any one of its members.
+    fn figure5() -> Layout {
+        Layout {
             servers: vec![A, B, B, A, A],
-            replicas: vec![0, 1, 2],
             local_sets: vec![(A, vec![0, 3, 4])],
+        }
+    }
+
+    /// Two sites with a local set each: id 3 in site A, id 4 in site B. A
+    /// read in one site can need a value that sits only at the other
+    /// site's local replica.
+    fn cross_site() -> Layout {
+        Layout {
+            servers: vec![A, B, B, A, B],
+            local_sets: vec![(A, vec![3]), (B, vec![4])],
+        }
+    }
+}
+
+fn client(site: Site, ops: Vec<Op>) -> ClientSpec {
+    ClientSpec { site, ops }
+}
+
+impl ModelConfig {
+    /// A configuration of `algorithm` named `name` on `layout`, with these
+    /// clients, a reliable network and no crash.
+    fn on(algorithm: Algorithm, name: &str, layout: Layout, clients: Vec<ClientSpec>) -> ModelConfig {
+        ModelConfig {
+            name: name.into(),
+            algorithm,
+            servers: layout.servers,
+            replicas: vec![0, 1, 2],
+            local_sets: layout.local_sets,
             clients,
             network: Network::Unordered,
             max_crashes: 0,
+            crashable: None,
             timestamps: TimestampMode::Clock,
             clock: ClockMode::Synchronized,
             commit_wait: 0,
@@ -177,64 +198,128 @@ impl ModelConfig {
             mutation: Mutation::None,
             collect_dead_messages: true,
             symmetry: true,
-            partial_order: true,
-            crash_only: None,
-            split_crashes: true,
             takeover_waits_for_delegate: false,
         }
     }
 
-    /// `crash`: `base` where any one server may crash. For Algorithm 3,
-    /// each client runs one execute, not two (see [`ModelConfig::shrink_rmw`]).
+    /// The workload of `base`, `lossy` and `cross-site`: a writer, and a
+    /// reader that reads twice (RW: the second read follows the first while
+    /// the write may still be in progress, so only the first read's
+    /// write-back keeps it from returning an older value); RMW: one append
+    /// each, run concurrently.
+    fn writer_and_reader(algorithm: Algorithm, reader: Site) -> Vec<ClientSpec> {
+        if algorithm.is_rmw() {
+            vec![client(A, vec![append("a")]), client(reader, vec![append("b")])]
+        } else {
+            vec![client(A, vec![write("a")]), client(reader, vec![Op::Read, Op::Read])]
+        }
+    }
+
+    /// `base`: RW on four servers (see `Layout::four`; ABD uses only the
+    /// replicas), client 1 writes while client 2 reads twice; RMW on three
+    /// servers (see `Layout::three`), two concurrent appends (on four,
+    /// Algorithm 3 passes 15 million states unfinished).
+    pub fn base(algorithm: Algorithm) -> ModelConfig {
+        let layout = if algorithm.is_rmw() { Layout::three() } else { Layout::four() };
+        Self::on(algorithm, "base", layout, Self::writer_and_reader(algorithm, A))
+    }
+
+    /// `crash`: any one server may crash at any moment, on the paper's
+    /// Figure 5 (a local set of three survives one crash); RW: a write and
+    /// a concurrent read; RMW: two concurrent appends on three servers,
+    /// where the replicas of site B may crash (the local set of one cannot
+    /// lose its member: that is the window of vulnerability of Section
+    /// 4.3, which `a_local_set_of_one_does_not_survive_its_crash` shows).
     pub fn crash(algorithm: Algorithm) -> ModelConfig {
-        let mut cfg = ModelConfig {
-            name: "crash".into(),
-            max_crashes: 1,
-            ..Self::base(algorithm)
+        let mut cfg = if algorithm.is_rmw() {
+            let mut c = Self::on(algorithm, "crash", Layout::three(), Self::writer_and_reader(algorithm, A));
+            c.crashable = Some(vec![1, 2]);
+            c
+        } else {
+            let clients = vec![client(A, vec![write("a")]), client(A, vec![Op::Read])];
+            Self::on(algorithm, "crash", Layout::figure5(), clients)
         };
-        cfg.shrink_rmw();
+        cfg.max_crashes = 1;
         cfg
     }
 
-    /// The one shrink of a configuration of record: in `crash` and `lossy`,
-    /// each client of Algorithm 3 runs one execute instead of two (the two
-    /// still run concurrently). With two each, neither search finishes in
-    /// 15 minutes on the project's 2-core machine even with every reduction
-    /// (README, "Status"): `base` alone has 40 M states, and client 2 with
-    /// one execute is not enough either (the first of the three searches
-    /// of `crash` passed 112 M states at 12 minutes).
-    pub fn shrink_rmw(&mut self) {
-        if self.algorithm == Algorithm::VivaceRmw {
-            for c in &mut self.clients {
-                c.ops.truncate(1);
-            }
-        }
+    /// `lossy`: `base` on a network that may lose any one message, with
+    /// retransmission on timers that fire once nothing is in flight to or
+    /// from their actor (a timeout longer than any delay); RMW on three
+    /// servers.
+    pub fn lossy(algorithm: Algorithm) -> ModelConfig {
+        let layout = if algorithm.is_rmw() { Layout::three() } else { Layout::four() };
+        let mut cfg = Self::on(algorithm, "lossy", layout, Self::writer_and_reader(algorithm, A));
+        cfg.network = Network::Lossy { drops: 1, spurious: 0 };
+        cfg.options.retransmit = true;
+        cfg
     }
 
-    /// The shrink of `lossy` with the parallel write-back: client 2 only
-    /// reads (client 1 still writes then reads, so client 2's read can
-    /// see the write half done, fail C1 and write back in parallel). The
-    /// write-back's messages interleave with the data phase, about 7 times
-    /// the states of the configuration without it (`base`: 937,717 against
-    /// 134,904); `lossy` without the switch has 160 M, so the full one
-    /// would be about 1.1 G states and 17 GB, beyond the project's 2-core,
-    /// 23 GB machine.
-    pub fn shrink_parallel(&mut self) {
-        if self.options.parallel_writeback
-            && matches!(self.network, Network::Lossy { .. })
-            && self.clients.len() > 1
-        {
-            self.clients[1].ops.retain(|op| *op == Op::Read);
-        }
+    /// `cross-site`: the writer in site A, the reader (RMW: the second
+    /// appender) in site B, each site with its own local set.
+    pub fn cross_site(algorithm: Algorithm) -> ModelConfig {
+        Self::on(algorithm, "cross-site", Layout::cross_site(), Self::writer_and_reader(algorithm, B))
+    }
+
+    /// `ties`: two clients take equal clock times (each client's k-th
+    /// reading is k), so only the node id orders their timestamps; three
+    /// servers. RW: client 1 writes then reads, client 2 writes. RMW: two
+    /// appends whose timestamps are equal outright (both clients write the
+    /// same node id): the strict `ots > ots[key]` of OR-TS must still let
+    /// at most one through.
+    pub fn ties(algorithm: Algorithm) -> ModelConfig {
+        let clients = if algorithm.is_rmw() {
+            Self::writer_and_reader(algorithm, A)
+        } else {
+            vec![client(A, vec![write("a"), Op::Read]), client(A, vec![write("b")])]
+        };
+        let mut cfg = Self::on(algorithm, "ties", Layout::three(), clients);
+        cfg.clock = ClockMode::PerClient;
+        cfg.shared_ts_node = algorithm.is_rmw();
+        cfg
+    }
+
+    /// `two-writes` (RW): three servers; client 1 writes `a` then `b` while
+    /// client 2 reads twice. A read can meet data newer than the timestamp
+    /// it writes back, and the second read observes what the first one
+    /// left: what the parallel write-back's check of (C2) is for
+    /// (Section 3.4.1).
+    pub fn two_writes(algorithm: Algorithm) -> ModelConfig {
+        let clients = vec![
+            client(A, vec![write("a"), write("b")]),
+            client(A, vec![Op::Read, Op::Read]),
+        ];
+        Self::on(algorithm, "two-writes", Layout::three(), clients)
+    }
+
+    /// `duplicates`: a lossy network where a timer may also fire once
+    /// early, while its request or the reply is still in flight, so that a
+    /// request and its duplicate are in flight together; three servers,
+    /// one write and one read (RMW: two appends).
+    pub fn duplicates(algorithm: Algorithm) -> ModelConfig {
+        let mut cfg = Self::tiny(algorithm);
+        cfg.name = "duplicates".into();
+        cfg.network = Network::Lossy { drops: 1, spurious: 1 };
+        cfg.options.retransmit = true;
+        cfg
+    }
+
+    /// `lossy-crash` (Algorithms 1 and 3): Figure 5 with one write (one
+    /// append), where the network may lose two messages and one server
+    /// may crash: a write that sent its timestamp before a local majority
+    /// stored its value can lose the value (the mutant
+    /// `w-ts-before-local-majority`).
+    pub fn lossy_crash(algorithm: Algorithm) -> ModelConfig {
+        let op = if algorithm.is_rmw() { append("a") } else { write("a") };
+        let mut cfg = Self::on(algorithm, "lossy-crash", Layout::figure5(), vec![client(A, vec![op])]);
+        cfg.network = Network::Lossy { drops: 2, spurious: 0 };
+        cfg.options.retransmit = true;
+        cfg.max_crashes = 1;
+        cfg
     }
 
     /// The shrink of every configuration with executing commands at
-    /// replicas (Section 3.4.2): each client runs one execute (the two still
-    /// run concurrently), as in `crash` and `lossy` without the switch. The
-    /// EXEC phase adds its parked waits, `exec_buf` and, through its
-    /// fallback, the whole of Algorithm 3's own path: `small` with two
-    /// executes per client (3 servers) passed 38.6 M states after 376 s
-    /// without finishing, where `base` without the switch has 51 M in all.
+    /// replicas (Section 3.4.2): each client runs one execute.
     pub fn shrink_exec(&mut self) {
         if self.options.execute_at_replicas {
             for c in &mut self.clients {
@@ -246,209 +331,133 @@ impl ModelConfig {
     /// The bound of every configuration with delegation (Section 3.4.2). A
     /// client may take its operation over at any moment its delegate is at
     /// work (the timer of an asynchronous system), and the delegate goes
-    /// on: two coordinators then run one operation, and their steps
-    /// interleave. `tiny` (one operation each, 3 servers) has 1,534
-    /// states without delegation and 385,341 with it; `small` with two
-    /// operations each did not finish in 10 minutes. So:
-    /// - without faults (`base`, `cross-site`), each client runs one
-    ///   operation (RW: client 1 writes while client 2 reads; RMW: one
-    ///   execute each), and the takeover can happen at any moment;
-    /// - where a crash or a loss can happen (`crash`, `lossy`), the
-    ///   workload is the configuration's own, and a client's delegation
-    ///   timer fires only once its delegate is quiet too
-    ///   ([`ModelConfig::takeover_waits_for_delegate`]): `vivace_rw/crash`
-    ///   with takeovers at any moment passed 47 M states in the first of
-    ///   its three crash searches after 753 s, one operation each. The
-    ///   takeover at any moment with a crash or a loss is checked in the
-    ///   tests on `tiny` (`proofs/tests/configs.rs`).
+    /// on: two coordinators then run one operation. Where a crash or a loss
+    /// can happen, a client's delegation timer fires only once its
+    /// delegate is quiet too ([`ModelConfig::takeover_waits_for_delegate`]);
+    /// `takeover-crash` and `takeover-lossy` check the takeover at any
+    /// moment under faults on three servers.
     pub fn shrink_delegation(&mut self) {
-        if !self.options.delegation {
-            return;
-        }
-        if self.max_crashes > 0 || self.network != Network::Unordered {
+        if self.options.delegation && (self.max_crashes > 0 || self.network != Network::Unordered) {
             self.takeover_waits_for_delegate = true;
-        } else if self.algorithm.is_rmw() {
-            for c in &mut self.clients {
-                c.ops.truncate(1);
-            }
-        } else if self.clients.len() > 1 {
-            self.clients[0].ops.truncate(1);
-            self.clients[1].ops = vec![Op::Read];
         }
     }
 
     /// `takeover-crash` and `takeover-lossy` (Section 3.4.2, delegation on):
     /// `tiny` with any one server crashing, or a lossy network with
     /// retransmission, and a client's takeover from its delegate at any
-    /// moment the delegate is at work: what `crash+delegation` and
-    /// `lossy+delegation` leave out (see [`ModelConfig::shrink_delegation`]).
-    /// `tiny`'s local set is one server, also the delegate: its crash can
-    /// block a write and lose a value, so these check safety
-    /// (`linearizable`) and that the takeover happens, not `progress` and
-    /// `durable` (see `properties::for_config`).
+    /// moment the delegate is at work. `tiny`'s local set is one server,
+    /// also the delegate: its crash can block a write and lose a value, so
+    /// these check safety (`linearizable`) and that the takeover happens,
+    /// not `progress` and `durable` (see `properties::for_config`).
     pub fn takeover(algorithm: Algorithm, name: &str) -> ModelConfig {
         let mut cfg = Self::tiny(algorithm);
         cfg.name = name.into();
         if name.ends_with("crash") {
             cfg.max_crashes = 1;
         } else {
-            cfg.network = Network::Lossy {
-                drops: 1,
-                spurious: 0,
-            };
+            cfg.network = Network::Lossy { drops: 1, spurious: 0 };
             cfg.options.retransmit = true;
         }
         cfg.options.delegation = true;
         cfg
     }
 
-    /// `lossy`: `base` on a lossy network with retransmission: the network
-    /// may lose any one message; timers fire once their actor is quiet (no
-    /// early firing: see README, "Configurations"). For Algorithm 3, each
-    /// client runs one execute (see [`ModelConfig::shrink_rmw`]).
-    pub fn lossy(algorithm: Algorithm) -> ModelConfig {
-        let mut cfg = Self::base(algorithm);
-        cfg.name = "lossy".into();
-        cfg.network = Network::Lossy {
-            drops: 1,
-            spurious: 0,
-        };
-        cfg.options.retransmit = true;
-        cfg.shrink_rmw();
-        cfg
-    }
-
-    /// `cross-site`: client 1 in site A, client 2 in site B, each site with
-    /// its own local set; so a read in one site can need a value that sits
-    /// only at the other site's local replicas (the worst case of Figure 3).
-    pub fn cross_site(algorithm: Algorithm) -> ModelConfig {
-        let mut cfg = Self::base(algorithm);
-        cfg.name = "cross-site".into();
-        cfg.clients[1].site = B;
-        // ids: 0 A replica+local, 1 B replica+local, 2 B replica, 3 A local, 4 B local
-        cfg.servers = vec![A, B, B, A, B];
-        cfg.local_sets = vec![(A, vec![3]), (B, vec![4])];
-        cfg
-    }
-
-    /// `small`: three servers, replica 1 in site A (also the local set of
-    /// one) and replicas 2, 3 in site B; the clients and operations of
-    /// `base`. Small enough for the tests to check exhaustively in seconds.
+    /// `small`: three servers (see `Layout::three`), two clients that each
+    /// write then read (RMW: two appends each). For tests.
     pub fn small(algorithm: Algorithm) -> ModelConfig {
-        ModelConfig {
-            name: "small".into(),
-            servers: vec![A, B, B],
-            replicas: vec![0, 1, 2],
-            local_sets: vec![(A, vec![0])],
-            ..Self::base(algorithm)
-        }
+        let clients = if algorithm.is_rmw() {
+            vec![client(A, vec![append("a"), append("a")]), client(A, vec![append("b"), append("b")])]
+        } else {
+            vec![client(A, vec![write("a"), Op::Read]), client(A, vec![write("b"), Op::Read])]
+        };
+        Self::on(algorithm, "small", Layout::three(), clients)
     }
 
-    /// `tiny`: `small` with one operation per client (a write and a read,
-    /// or two executes).
+    /// `tiny`: three servers, a write and a read (RMW: two appends),
+    /// concurrent. For tests.
     pub fn tiny(algorithm: Algorithm) -> ModelConfig {
-        let mut cfg = Self::small(algorithm);
-        cfg.name = "tiny".into();
-        if algorithm.is_rmw() {
-            cfg.clients[0].ops.truncate(1);
-            cfg.clients[1].ops.truncate(1);
+        let clients = if algorithm.is_rmw() {
+            Self::writer_and_reader(algorithm, A)
         } else {
-            cfg.clients[0].ops.truncate(1);
-            cfg.clients[1].ops = vec![Op::Read];
-        }
-        cfg
+            vec![client(A, vec![write("a")]), client(A, vec![Op::Read])]
+        };
+        Self::on(algorithm, "tiny", Layout::three(), clients)
     }
 
     /// The configuration Stateright's linearizable-register example checks
     /// by default: clock-free ABD, 3 servers, 2 clients that each write then
     /// read, unordered non-duplicating network.
     pub fn stateright_default() -> ModelConfig {
-        ModelConfig {
-            name: "stateright-default".into(),
-            servers: vec![A, A, A],
-            replicas: vec![0, 1, 2],
-            local_sets: vec![],
-            timestamps: TimestampMode::QueryMajority,
-            ..Self::base(Algorithm::Abd)
-        }
-    }
-
-    /// `skew`: clocks that are not synchronized. `small`, where client 1
-    /// writes `a`, and client 2 reads, writes `b` and reads again, with
-    /// client 2's clock 2 ticks behind: its write, invoked after client 1's
-    /// completed, can take a lower timestamp. With the paper's timestamps
-    /// (synchronized clocks assumed) this refutes Algorithm 1 (the mutant
-    /// `clock-goes-backwards`); `skew-clock-free` (timestamps from a
-    /// majority, no clock) and `skew-commit-wait` (wait out 2 ticks of
-    /// uncertainty) must hold under the same skew.
-    pub fn skew(algorithm: Algorithm) -> ModelConfig {
-        Self::skew_by(algorithm, 2)
-    }
-
-    /// [`ModelConfig::skew`] with client 2's clock `lag` ticks behind.
-    pub fn skew_by(algorithm: Algorithm, lag: u64) -> ModelConfig {
-        let mut cfg = Self::small(algorithm);
-        cfg.name = "skew".into();
-        cfg.clients = vec![
-            ClientSpec {
-                site: A,
-                ops: vec![write("a")],
-            },
-            ClientSpec {
-                site: A,
-                ops: vec![Op::Read, write("b"), Op::Read],
-            },
-        ];
-        cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), lag)]);
+        let clients = vec![client(A, vec![write("a"), Op::Read]), client(A, vec![write("b"), Op::Read])];
+        let mut cfg = Self::on(Algorithm::Abd, "stateright-default", Layout::three(), clients);
+        cfg.servers = vec![A, A, A];
+        cfg.local_sets = vec![];
+        cfg.timestamps = TimestampMode::QueryMajority;
         cfg
     }
 
+    /// `skew`: clocks that are not synchronized. Three servers; client 1
+    /// writes `a`, and client 2 reads, writes `b` and reads again, with
+    /// client 2's clock `SKEW` ticks behind: its write, invoked after client
+    /// 1's completed, can take a lower timestamp. `skew-clock-free`
+    /// (timestamps from a majority, no clock) and `skew-commit-wait` (a
+    /// commit wait of `SKEW - 1` ticks: equal times are ordered by node id,
+    /// which here favours the lagging client) must hold under it; the
+    /// mutants `clock-goes-backwards` (no wait) and `commit-wait-too-short`
+    /// (one tick less) must not.
+    pub fn skew(algorithm: Algorithm) -> ModelConfig {
+        let clients = vec![
+            client(A, vec![write("a")]),
+            client(A, vec![Op::Read, write("b"), Op::Read]),
+        ];
+        let mut cfg = Self::on(algorithm, "skew", Layout::three(), clients);
+        cfg.clock = ClockMode::Lagging(vec![(Id::from(cfg.servers.len() + 1), Self::SKEW)]);
+        cfg
+    }
+
+    /// How far client 2's clock lags in the `skew` configurations.
+    pub const SKEW: u64 = 3;
+
     /// Configurations checked by `check --all` besides [`Self::OF_RECORD`].
-    pub fn extra_of_record(algorithm: Algorithm) -> &'static [&'static str] {
+    pub fn extra_of_record(algorithm: Algorithm) -> Vec<String> {
+        let switches: &[&str] = match algorithm {
+            Algorithm::Abd => &["writeback_skip"],
+            Algorithm::VivaceRw => &["writeback_skip", "parallel_writeback", "fewer_replicas", "delegation"],
+            Algorithm::VivaceRmw => &["execute_at_replicas", "delegation"],
+            Algorithm::LanRmw => &[],
+        };
+        let mut v: Vec<String> = ["ties", "duplicates"].iter().map(|s| s.to_string()).collect();
         match algorithm {
-            Algorithm::Abd => &[
-                "stateright-default",
-                "base+writeback_skip",
-                "crash+writeback_skip",
-                "lossy+writeback_skip",
-                "cross-site+writeback_skip",
-            ],
-            Algorithm::VivaceRw => &[
-                "skew-clock-free",
-                "skew-commit-wait",
-                "base+writeback_skip",
-                "crash+writeback_skip",
-                "lossy+writeback_skip",
-                "cross-site+writeback_skip",
-                "base+parallel_writeback",
-                "crash+parallel_writeback",
-                "lossy+parallel_writeback",
-                "cross-site+parallel_writeback",
-                "base+fewer_replicas",
-                "crash+fewer_replicas",
-                "lossy+fewer_replicas",
-                "cross-site+fewer_replicas",
-                "base+delegation",
-                "crash+delegation",
-                "lossy+delegation",
-                "cross-site+delegation",
-                "takeover-crash",
-                "takeover-lossy",
-            ],
-            Algorithm::VivaceRmw => &[
-                "base+execute_at_replicas",
-                "crash+execute_at_replicas",
-                "lossy+execute_at_replicas",
-                "cross-site+execute_at_replicas",
-                "base+delegation",
-                "crash+delegation",
-                "lossy+delegation",
-                "cross-site+delegation",
-                "takeover-crash",
-                "takeover-lossy",
-            ],
-            _ => &[],
+            Algorithm::Abd => v.extend(["two-writes", "stateright-default"].map(String::from)),
+            Algorithm::VivaceRw => v.extend(
+                [
+                    "two-writes",
+                    "two-writes+parallel_writeback",
+                    "lossy-crash",
+                    "skew-clock-free",
+                    "skew-commit-wait",
+                ]
+                .map(String::from),
+            ),
+            Algorithm::VivaceRmw => v.push("lossy-crash".into()),
+            Algorithm::LanRmw => {}
         }
+        for sw in switches {
+            for base in Self::OF_RECORD {
+                v.push(format!("{base}+{sw}"));
+            }
+        }
+        if algorithm.uses_local_set() {
+            v.extend(["takeover-crash", "takeover-lossy"].map(String::from));
+        }
+        v
+    }
+
+    /// Every configuration `check --all` checks for `algorithm`.
+    pub fn all_of_record(algorithm: Algorithm) -> Vec<String> {
+        let mut v: Vec<String> = Self::OF_RECORD.iter().map(|s| s.to_string()).collect();
+        v.extend(Self::extra_of_record(algorithm));
+        v
     }
 
     /// Configuration by name. `NAME+SWITCH` is configuration `NAME` with
@@ -463,10 +472,7 @@ impl ModelConfig {
             let o = &mut cfg.options;
             match (switch, algorithm) {
                 ("writeback_skip", Algorithm::Abd | Algorithm::VivaceRw) => o.writeback_skip = true,
-                ("parallel_writeback", Algorithm::VivaceRw) => {
-                    o.parallel_writeback = true;
-                    cfg.shrink_parallel();
-                }
+                ("parallel_writeback", Algorithm::VivaceRw) => o.parallel_writeback = true,
                 ("fewer_replicas", Algorithm::VivaceRw) => o.fewer_replicas = true,
                 ("execute_at_replicas", Algorithm::VivaceRmw) => {
                     o.execute_at_replicas = true;
@@ -480,13 +486,19 @@ impl ModelConfig {
             }
             return Some(cfg);
         }
+        let vivace = algorithm.uses_local_set();
         Some(match name {
             "base" => Self::base(algorithm),
             "crash" => Self::crash(algorithm),
             "lossy" => Self::lossy(algorithm),
             "cross-site" => Self::cross_site(algorithm),
+            "ties" => Self::ties(algorithm),
+            "duplicates" => Self::duplicates(algorithm),
+            "two-writes" if !algorithm.is_rmw() => Self::two_writes(algorithm),
+            "lossy-crash" if vivace => Self::lossy_crash(algorithm),
             "stateright-default" if algorithm == Algorithm::Abd => Self::stateright_default(),
             "small" => Self::small(algorithm),
+            "tiny" => Self::tiny(algorithm),
             "skew" if !algorithm.is_rmw() => Self::skew(algorithm),
             "skew-clock-free" if !algorithm.is_rmw() => ModelConfig {
                 name: "skew-clock-free".into(),
@@ -495,16 +507,44 @@ impl ModelConfig {
             },
             "skew-commit-wait" if !algorithm.is_rmw() => ModelConfig {
                 name: "skew-commit-wait".into(),
-                commit_wait: 2,
+                commit_wait: Self::SKEW - 1,
                 ..Self::skew(algorithm)
             },
-            "tiny" => Self::tiny(algorithm),
-            "takeover-crash" | "takeover-lossy" if algorithm.uses_local_set() => {
-                Self::takeover(algorithm, name)
-            }
+            "takeover-crash" | "takeover-lossy" if vivace => Self::takeover(algorithm, name),
             _ => return None,
         })
     }
+
+    /// Every name [`ModelConfig::named`] knows for `algorithm`, without
+    /// switches (`check --list`).
+    pub fn names(algorithm: Algorithm) -> Vec<&'static str> {
+        [
+            "base", "crash", "lossy", "cross-site", "ties", "duplicates", "two-writes", "lossy-crash",
+            "stateright-default", "small", "tiny", "skew", "skew-clock-free", "skew-commit-wait",
+            "takeover-crash", "takeover-lossy",
+        ]
+        .into_iter()
+        .filter(|n| Self::named(algorithm, n).is_some())
+        .collect()
+    }
+
+    /// The CI tier (`check --ci`, `mutants --ci`): every algorithm and every
+    /// switch, each in a configuration of record, where the coverage
+    /// properties are reached; minutes in all on 2 cores.
+    pub const CI_TIER: [(Algorithm, &'static str); 12] = [
+        (Algorithm::Abd, "base"),
+        (Algorithm::Abd, "base+writeback_skip"),
+        (Algorithm::VivaceRw, "base"),
+        (Algorithm::VivaceRw, "base+writeback_skip"),
+        (Algorithm::VivaceRw, "base+parallel_writeback"),
+        (Algorithm::VivaceRw, "base+fewer_replicas"),
+        (Algorithm::VivaceRw, "base+delegation"),
+        (Algorithm::VivaceRw, "skew-commit-wait"),
+        (Algorithm::LanRmw, "base"),
+        (Algorithm::VivaceRmw, "base"),
+        (Algorithm::VivaceRmw, "base+execute_at_replicas"),
+        (Algorithm::VivaceRmw, "lossy+delegation"),
+    ];
 
     /// Names of the configurations of record.
     pub const OF_RECORD: [&'static str; 4] = ["base", "crash", "lossy", "cross-site"];

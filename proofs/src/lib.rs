@@ -10,6 +10,7 @@
 //! reports them as text or JSON.
 
 pub mod config;
+pub mod garbage;
 pub mod linearizability;
 pub mod model;
 pub mod mutants;

@@ -26,6 +26,18 @@ enum Cmd {
         /// Every algorithm in every configuration of record.
         #[arg(long)]
         all: bool,
+        /// The CI tier: every algorithm and every switch, each in one
+        /// configuration of record small enough that all run in minutes
+        /// (`ModelConfig::CI_TIER`).
+        #[arg(long)]
+        ci: bool,
+        /// Also count the handlers' named branch points, and list at the end
+        /// those no search executed (docs/coverage.md explains each).
+        #[arg(long)]
+        coverage: bool,
+        /// List the configurations each algorithm has, and stop.
+        #[arg(long)]
+        list: bool,
         /// base, crash, lossy, cross-site; stateright-default (abd); skew, skew-clock-free, skew-commit-wait (abd, vivace_rw); small, tiny. Any NAME+SWITCH: writeback_skip (abd, vivace_rw), parallel_writeback, fewer_replicas (vivace_rw), execute_at_replicas (vivace_rmw), delegation (vivace_rw, vivace_rmw); switches combine. takeover-crash, takeover-lossy (vivace_rw, vivace_rmw: tiny with delegation, the takeover at any moment under faults). Default: every configuration of record and `ModelConfig::extra_of_record`.
         #[arg(long)]
         config: Option<String>,
@@ -54,8 +66,14 @@ enum Cmd {
         /// Only the mutant of this name.
         #[arg(long)]
         only: Option<String>,
+        /// Only the mutants refuted in a configuration of the CI tier.
+        #[arg(long)]
+        ci: bool,
+        /// List the mutants, where each is refuted and by what, and stop.
+        #[arg(long)]
+        list: bool,
     },
-    /// The directory service's reconfiguration protocol (issue 6): check it
+    /// The directory service's reconfiguration protocol: check it
     /// and refute its mutants, printing their counterexamples.
     Reconfig,
     /// Serve Stateright's Explorer for a model on 127.0.0.1.
@@ -101,38 +119,64 @@ fn run(cli: Cli) -> Result<bool, String> {
         Cmd::Check {
             algorithm: alg,
             all,
+            ci,
+            coverage,
+            list,
             config,
             json,
             threads,
             isolate,
             minutes,
         } => {
-            let algs: Vec<Algorithm> = match (&alg, all) {
-                (Some(a), false) => vec![algorithm(a)?],
-                (None, true) => Algorithm::ALL.to_vec(),
-                _ => return Err("give one ALGORITHM or --all".into()),
-            };
+            if list {
+                for a in Algorithm::ALL {
+                    println!("{}", a.name());
+                    println!("  of record: {}", ModelConfig::all_of_record(a).join(" "));
+                    println!("  others:    {}", ModelConfig::names(a).join(" "));
+                }
+                let tier: Vec<String> = ModelConfig::CI_TIER.iter().map(|(a, c)| format!("{}/{c}", a.name())).collect();
+                println!("ci tier: {}", tier.join(" "));
+                return Ok(true);
+            }
             let mut jobs = Vec::new();
-            for a in &algs {
-                let names: Vec<&str> = match &config {
-                    Some(c) => vec![c.as_str()],
-                    None => ModelConfig::OF_RECORD
-                        .iter()
-                        .chain(ModelConfig::extra_of_record(*a))
-                        .copied()
-                        .collect(),
+            if ci {
+                if alg.is_some() || all || config.is_some() {
+                    return Err("--ci takes no ALGORITHM, --all or --config".into());
+                }
+                for (a, n) in ModelConfig::CI_TIER {
+                    jobs.push(ModelConfig::named(a, n).expect("the CI tier names configurations"));
+                }
+            } else {
+                let algs: Vec<Algorithm> = match (&alg, all) {
+                    (Some(a), false) => vec![algorithm(a)?],
+                    (None, true) => Algorithm::ALL.to_vec(),
+                    _ => return Err("give one ALGORITHM, --all or --ci".into()),
                 };
-                for n in names {
-                    let cfg = ModelConfig::named(*a, n)
-                        .ok_or_else(|| format!("no configuration {n:?} for {}", a.name()))?;
-                    jobs.push(cfg);
+                for a in &algs {
+                    let names: Vec<String> = match &config {
+                        Some(c) => vec![c.clone()],
+                        None => ModelConfig::all_of_record(*a),
+                    };
+                    for n in &names {
+                        let cfg = ModelConfig::named(*a, n).ok_or_else(|| {
+                            format!(
+                                "no configuration {n:?} for {}; it has: {}",
+                                a.name(),
+                                ModelConfig::names(*a).join(", ")
+                            )
+                        })?;
+                        jobs.push(cfg);
+                    }
                 }
             }
             let mut ok = true;
+            let mut covered: std::collections::BTreeMap<String, u64> = Default::default();
             let opts = RunOptions {
                 threads: threads.unwrap_or(RunOptions::default().threads),
+                coverage,
                 ..Default::default()
             };
+            let started = std::time::Instant::now();
             if isolate && jobs.len() > 1 {
                 // One process per configuration: its peak memory is its own.
                 let exe = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -148,6 +192,9 @@ fn run(cli: Cli) -> Result<bool, String> {
                         "false",
                     ]);
                     cmd.args(["--threads", &opts.threads.to_string()]);
+                    if coverage {
+                        cmd.arg("--coverage");
+                    }
                     let start = std::time::Instant::now();
                     let mut child = cmd
                         .stdout(std::process::Stdio::piped())
@@ -195,6 +242,9 @@ fn run(cli: Cli) -> Result<bool, String> {
                         .map_err(|e| format!("child output: {e}: {line}"))?;
                     let report = report_from_json(&r);
                     ok &= report.proves();
+                    for (b, n) in report.coverage.iter().flatten() {
+                        *covered.entry(b.clone()).or_default() += n;
+                    }
                     if json {
                         println!("{}", line.trim());
                     } else {
@@ -205,36 +255,102 @@ fn run(cli: Cli) -> Result<bool, String> {
                 for cfg in jobs {
                     let r = check(cfg, opts);
                     ok &= r.proves();
+                    for (b, n) in r.coverage.iter().flatten() {
+                        *covered.entry(b.clone()).or_default() += n;
+                    }
                     emit(&r, json);
                 }
             }
+            if coverage && !json {
+                let never: Vec<&str> = vivace_spec::coverage::Branch::ALL
+                    .iter()
+                    .map(|b| b.name())
+                    .filter(|b| covered.get(*b).is_none_or(|n| *n == 0))
+                    .collect();
+                println!(
+                    "coverage: {} of {} branch points executed; never executed:",
+                    vivace_spec::coverage::Branch::ALL.len() - never.len(),
+                    vivace_spec::coverage::Branch::ALL.len()
+                );
+                for b in never {
+                    println!("  {b}");
+                }
+            }
+            if !json {
+                println!("total: {:.0} s", started.elapsed().as_secs_f64());
+            }
             Ok(ok)
         }
-        Cmd::Mutants { json, only } => {
+        Cmd::Mutants { json, only, ci, list } => {
+            if list {
+                for m in mutants::all() {
+                    println!(
+                        "{:<36} {:<42} {}",
+                        m.name,
+                        format!("{}/{}", m.algorithm.name(), m.config),
+                        m.refuted_by
+                    );
+                }
+                return Ok(true);
+            }
             let mut ok = true;
-            let mut any = false;
+            let mut rows = Vec::new();
             for m in mutants::all() {
                 if only.as_deref().is_some_and(|o| o != m.name) {
                     continue;
                 }
-                any = true;
+                if ci && !ModelConfig::CI_TIER.contains(&(m.algorithm, m.config)) {
+                    continue;
+                }
                 let opts = RunOptions {
                     search: m.search,
                     stop_at_violation: true,
                     ..Default::default()
                 };
-                let mut r = check((m.config)(), opts);
+                let mut r = check(m.model_config(), opts);
                 r.name = m.name.to_string();
                 r.expected = Some("violated".into());
                 r.refuted_by = Some(m.refuted_by.to_string());
-                ok &= r.violated(m.refuted_by);
+                let refuted = r.violated(m.refuted_by);
+                ok &= refuted;
+                let steps = r
+                    .counterexample
+                    .as_ref()
+                    .map_or(0, |c| c.iter().filter(|l| !l.starts_with("history") && !l.starts_with("crashed")).count());
+                let of_record = format!("{}/{}", m.algorithm.name(), m.config);
                 emit(&r, json);
                 if !json {
+                    if refuted {
+                        println!(
+                            "  refuted as expected: {} violated after {steps} steps in {of_record}",
+                            m.refuted_by
+                        );
+                    } else {
+                        let void = if r.premises == "violated" {
+                            " (and the premises of garbage collection fail: the search is void)"
+                        } else {
+                            ""
+                        };
+                        println!("  NOT REFUTED: {} holds in {of_record}{void}", m.refuted_by);
+                    }
                     println!("  why: {}\n", m.why);
                 }
+                rows.push((m.name, of_record, m.refuted_by, refuted, steps, r.unique_states));
             }
-            if !any {
-                return Err(format!("no mutant named {:?}", only.unwrap_or_default()));
+            if rows.is_empty() {
+                let names: Vec<&str> = mutants::all().iter().map(|m| m.name).collect();
+                return Err(format!(
+                    "no mutant named {:?}; the mutants are: {}",
+                    only.unwrap_or_default(),
+                    names.join(", ")
+                ));
+            }
+            if !json {
+                println!("{:<36} {:<40} {:<13} {:>6} {:>10}", "mutant", "refuted in", "by", "steps", "states");
+                for (name, of_record, by, refuted, steps, states) in &rows {
+                    let by = if *refuted { by.to_string() } else { format!("NOT {by}") };
+                    println!("{name:<36} {of_record:<40} {by:<13} {steps:>6} {states:>10}");
+                }
             }
             Ok(ok)
         }
@@ -286,7 +402,20 @@ fn report_from_json(v: &serde_json::Value) -> Report {
                     .collect()
             })
             .unwrap_or_default(),
-        witness_states: v["witness_states"].as_u64().map(|n| n as usize),
+        coverage: v["coverage"].as_array().map(|a| {
+            a.iter()
+                .map(|x| {
+                    let name = x[0].as_str().unwrap_or_default().to_string();
+                    (name, x[1].as_u64().unwrap_or(0))
+                })
+                .collect()
+        }),
+        premises: v["premises"].as_str().unwrap_or("none").to_string(),
+        breaches: v["breaches"].as_array().map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or_default().to_string())
+                .collect()
+        }),
         counterexample: v["counterexample"].as_array().map(|a| {
             a.iter()
                 .map(|x| x.as_str().unwrap_or_default().to_string())

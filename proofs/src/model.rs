@@ -12,6 +12,7 @@
 //! operations with its linearizability verdict.
 
 use crate::config::ModelConfig;
+use crate::garbage::{garbage_only, reply_dead, Auditor, Input};
 use crate::linearizability::{is_linearizable, HistOp, Register, RmwObject};
 use crate::shared::Hashed;
 use stateright::actor::{Actor, Command, Out};
@@ -19,7 +20,7 @@ use stateright::{Model, Property};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use vivace_spec::client::{Client, ClientState, Phase};
+use vivace_spec::client::Phase;
 use vivace_spec::{Deployment, Id, IdSet, Msg, Node, NodeState, Op, Ret, Value};
 
 /// A message in flight.
@@ -65,11 +66,6 @@ pub struct State {
     pub nodes: Vec<Hashed<NodeState>>,
     /// Messages in flight: a sorted multiset.
     pub net: Vec<Envelope>,
-    /// Messages in flight from the server that may crash (`crash_only`)
-    /// that this execution will never deliver: the crash will lose them
-    /// (see `VivaceModel::ample`). Still in flight for every property; the
-    /// crash removes them. A sorted multiset.
-    pub doomed: Vec<Envelope>,
     /// Actors with a retransmission timer armed.
     pub timers: IdSet,
     /// Crashed servers.
@@ -97,9 +93,16 @@ pub enum Action {
     Timeout(Id),
     /// A server crashes.
     Crash(Id),
-    /// A message from the server that may crash is set aside: this
-    /// execution never delivers it, and the crash will lose it.
-    Doom(Envelope),
+}
+
+/// Something a step did that a `sometimes` property asks for and no state
+/// shows: recorded outside the state (see [`VivaceModel::witnessed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A parked R-DATA was answered by a later step than its own delivery.
+    WaitingReadAnswered = 0,
+    /// A parked OR-DATA was answered by a later step than its own delivery.
+    WaitingOrDataAnswered = 1,
 }
 
 /// The model of one configuration.
@@ -114,6 +117,11 @@ pub struct VivaceModel {
     /// operations, their real-time order and results): used by the tests
     /// that compare the histories reachable with and without a reduction.
     pub history_log: Option<Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>>,
+    /// Checks the premises of garbage collection (with
+    /// [`ModelConfig::collect_dead_messages`]).
+    pub auditor: Option<Arc<Auditor>>,
+    /// The [`Event`]s some step of the search did.
+    pub events: [std::sync::atomic::AtomicBool; 2],
 }
 
 impl VivaceModel {
@@ -121,10 +129,12 @@ impl VivaceModel {
     pub fn new(cfg: ModelConfig) -> VivaceModel {
         let (deployment, actors) = cfg.build();
         VivaceModel {
-            cfg,
             deployment,
+            auditor: cfg.collect_dead_messages.then(|| Arc::new(Auditor::default())),
+            cfg,
             actors,
             history_log: None,
+            events: Default::default(),
         }
     }
 
@@ -141,19 +151,40 @@ impl VivaceModel {
     fn step_actor(
         &self,
         state: &mut State,
+        touched: &mut IdSet,
         id: Id,
-        f: impl FnOnce(&Node, &mut Cow<NodeState>, &mut Out<Node>),
+        input: Input,
         delivered: Option<&Envelope>,
     ) {
         let i = usize::from(id);
+        touched.insert(id);
         let before = state.nodes[i].clone();
         let mut cow = Cow::Borrowed(&*before);
         let mut out = Out::new();
-        f(&self.actors[i], &mut cow, &mut out);
-        if let Cow::Owned(next) = cow {
-            state.nodes[i] = Hashed::new(next);
+        let actor = &self.actors[i];
+        match &input {
+            Input::Deliver(src, msg) => actor.on_msg(id, &mut cow, *src, msg.clone(), &mut out),
+            Input::Timeout => actor.on_timeout(id, &mut cow, &vivace_spec::Timer::Retransmit, &mut out),
         }
-        self.apply_out(state, id, out);
+        if let Cow::Owned(next) = cow {
+            if next != *before {
+                state.nodes[i] = Hashed::new(next);
+            }
+        }
+        if let (NodeState::Server(b), NodeState::Server(a)) = (&*before, &*state.nodes[i]) {
+            // A request parked before this step and answered by it.
+            for p in b.parked.difference(&a.parked) {
+                if p.exec.is_none() && out.iter().any(|c| matches!(c, Command::Send(to, m) if *to == p.from && m.req() == p.req)) {
+                    let e = if p.rmw { Event::WaitingOrDataAnswered } else { Event::WaitingReadAnswered };
+                    self.events[e as usize].store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+        if let Some(a) = &self.auditor {
+            a.transition(i, &before, input);
+            a.state(i, &state.nodes[i]);
+        }
+        self.apply_out(state, touched, id, out);
         if self.is_client(id) {
             self.record(state, id, &before, delivered);
         }
@@ -166,7 +197,7 @@ impl VivaceModel {
     /// reply (the clock role is answered from the node's own clock). The
     /// clock *request* still travels, so a reading can be taken at any moment
     /// between an operation's invocation and its first data message.
-    fn apply_out(&self, state: &mut State, id: Id, out: Out<Node>) {
+    fn apply_out(&self, state: &mut State, touched: &mut IdSet, id: Id, out: Out<Node>) {
         let mut immediate = Vec::new();
         for c in out {
             match c {
@@ -191,12 +222,7 @@ impl VivaceModel {
         }
         for env in immediate {
             let Envelope { src, dst, msg } = env.clone();
-            self.step_actor(
-                state,
-                dst,
-                |a, s, o| a.on_msg(dst, s, src, msg, o),
-                Some(&env),
-            );
+            self.step_actor(state, touched, dst, Input::Deliver(src, msg), Some(&env));
         }
     }
 
@@ -318,98 +344,105 @@ impl VivaceModel {
             })
     }
 
-    /// Removes messages whose delivery can no longer change anything: replies
-    /// to a phase the client has left (request ids only grow) or already
-    /// counted, and W-REMOTE acknowledgements for a finished propagation.
-    /// Delivering them would be a step that changes nothing but the network,
-    /// so removing them keeps every reachable actor state and history.
-    /// Likewise a parked R-DATA / OR-DATA whose client has left that phase:
-    /// all it can still do is send such a dead reply.
+    /// Removes garbage (see [`crate::garbage`]): replies to a phase their
+    /// requester has left; requests whose reply would be such a reply and
+    /// whose delivery would change their receiver not at all (but park
+    /// them); parked requests whose reply would be such a reply. W-LOCAL
+    /// is never garbage: once its propagation finished, a late copy starts
+    /// another. What is removed is recorded for the [`Auditor`], which
+    /// checks after the search that removing it was sound.
     ///
-    /// The same holds for the coordinators a delegate runs for clients
-    /// (Section 3.4.2): a reply to a delegated operation's phase it has
-    /// left is dead, and so is its request once that reply is dead and
-    /// the handler inert.
-    fn collect_dead(&self, state: &mut State) {
-        // Whether actor `dst` still waits for a reply from `src` to `req`
-        // (`data`: the reply is R-DATA's, see `Client::awaits`): a client,
-        // or a delegate's coordinator of a client's operation.
-        let live_reply = |nodes: &[Hashed<NodeState>], dst: Id, src: Id, req, data| match &*nodes
-            [usize::from(dst)]
-        {
-            NodeState::Client(c) => c
-                .current
-                .as_ref()
-                .is_some_and(|cur| Client::awaits(cur, src, req, data)),
-            NodeState::Server(s) => s.delegations.values().any(|d| {
-                d.current
-                    .as_ref()
-                    .is_some_and(|cur| Client::awaits(cur, src, req, data))
-            }),
-            NodeState::Clock(_) => true,
-        };
+    /// Only the messages and parked requests of the actors in `touched`
+    /// (the ones the last step changed) are looked at: whether a piece of
+    /// garbage is garbage depends only on its receiver's and its
+    /// requester's states, and the parent state kept the others.
+    fn collect_dead(&self, state: &mut State, touched: IdSet) {
         let nodes = &state.nodes;
-        let live = |env: &Envelope| match &*nodes[usize::from(env.dst)] {
-            NodeState::Client(_) => live_reply(
-                nodes,
-                env.dst,
-                env.src,
-                env.msg.req(),
-                env.msg.is_read_data(),
-            ),
-            NodeState::Server(s) => match env.msg {
-                Msg::AckWRemote { req } => s
-                    .local_buf
-                    .values()
-                    .any(|p| p.req == req && !p.acks.from.contains(env.src)),
-                // A reply to a delegated operation's phase.
-                _ if env.msg.is_reply() => live_reply(
-                    nodes,
-                    env.dst,
-                    env.src,
-                    env.msg.req(),
-                    env.msg.is_read_data(),
-                ),
-                // A request (of a client, or of a delegate's coordinator)
-                // whose reply is dead and whose handler can no longer
-                // change the server. Propagation (W-LOCAL, W-REMOTE) and
-                // DELEGATE are kept by `inert_forever` as they must be.
-                _ if env.src != self.cfg.clock_id() => {
-                    live_reply(
-                        nodes,
-                        env.src,
-                        env.dst,
-                        env.msg.req(),
-                        env.msg.is_read_data(),
-                    ) || !inert_forever(s, env.src, &env.msg)
-                }
-                _ => true,
-            },
-            NodeState::Clock(_) => true,
+        let crashed = state.crashed;
+        // A crashed requester never accepts a reply again.
+        let dead = |requester: Id, from: Id, req| {
+            crashed.contains(requester) || reply_dead(&nodes[usize::from(requester)], from, req)
         };
-        state.net.retain(&live);
-        state.doomed.retain(&live);
+        let garbage = |env: &Envelope| -> bool {
+            if !touched.contains(env.src) && !touched.contains(env.dst) {
+                return false;
+            }
+            let dst = &*nodes[usize::from(env.dst)];
+            if env.msg.is_reply() {
+                return dead(env.dst, env.src, env.msg.req());
+            }
+            if !matches!(dst, NodeState::Server(_)) || matches!(env.msg, Msg::WLocal { .. }) {
+                return false;
+            }
+            dead(env.src, env.dst, env.msg.req())
+                && vivace_spec::coverage::paused(|| {
+                    garbage_only(&self.actors[usize::from(env.dst)], dst, env).is_some()
+                })
+        };
+        if !state.net.iter().any(&garbage) && !self.parked_garbage(state, touched) {
+            return;
+        }
+        let mut kept = Vec::with_capacity(state.net.len());
+        for env in std::mem::take(&mut state.net) {
+            if garbage(&env) {
+                if let Some(a) = &self.auditor {
+                    a.dropped(&env);
+                }
+            } else {
+                kept.push(env);
+            }
+        }
+        state.net = kept;
         for i in 0..self.cfg.servers.len() {
             let NodeState::Server(s) = &*state.nodes[i] else {
                 continue;
             };
-            let me = Id::from(i);
-            // A parked EXEC still changes the server when it is applied,
-            // so it is kept until that can no longer happen.
-            let keep = |p: &vivace_spec::replica::Parked| {
-                live_reply(&state.nodes, p.from, me, p.req, !p.rmw)
-                    || p.exec.as_ref().is_some_and(|e| {
-                        !s.objects.get(&p.key).is_some_and(|o| exec_inert(o, e.ots))
-                    })
-            };
-            if s.parked.iter().all(keep) {
+            if !s.parked.iter().any(|p| self.parked_dead(state, touched, i, p)) {
                 continue;
             }
-            let kept = s.parked.iter().filter(|p| keep(p)).cloned().collect();
+            let (gone, kept): (Vec<_>, Vec<_>) = s
+                .parked
+                .iter()
+                .cloned()
+                .partition(|p| self.parked_dead(state, touched, i, p));
+            if let Some(a) = &self.auditor {
+                for p in &gone {
+                    a.parked(i, p);
+                }
+            }
             let mut s = s.clone();
-            s.parked = kept;
+            s.parked = kept.into_iter().collect();
             state.nodes[i] = Hashed::new(NodeState::Server(s));
         }
+    }
+
+    /// Whether some server holds a parked request that is garbage.
+    fn parked_garbage(&self, state: &State, touched: IdSet) -> bool {
+        (0..self.cfg.servers.len()).any(|i| match &*state.nodes[i] {
+            NodeState::Server(s) => s.parked.iter().any(|p| self.parked_dead(state, touched, i, p)),
+            _ => false,
+        })
+    }
+
+    /// Whether the request `p` parked at server `i` is garbage: its
+    /// requester will not accept the reply, and (an EXEC) applying it would
+    /// change nothing, as it was applied or will be rejected.
+    fn parked_dead(&self, state: &State, touched: IdSet, i: usize, p: &vivace_spec::replica::Parked) -> bool {
+        if !touched.contains(Id::from(i)) && !touched.contains(p.from) {
+            return false;
+        }
+        let NodeState::Server(s) = &*state.nodes[i] else {
+            return false;
+        };
+        (state.crashed.contains(p.from) || reply_dead(&state.nodes[usize::from(p.from)], Id::from(i), p.req))
+            && p.exec
+                .as_ref()
+                .is_none_or(|e| s.objects.get(&p.key).is_some_and(|o| exec_inert(o, e.ots)))
+    }
+
+    /// Whether some step of the search did `e`.
+    pub fn witnessed(&self, e: Event) -> bool {
+        self.events[e as usize].load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether every client finished all its operations.
@@ -432,7 +465,6 @@ impl Model for VivaceModel {
         let mut state = State {
             nodes: Vec::with_capacity(self.actors.len()),
             net: Vec::new(),
-            doomed: Vec::new(),
             timers: IdSet::EMPTY,
             crashed: IdSet::EMPTY,
             drops_left: self.cfg.network.max_drops(),
@@ -455,7 +487,7 @@ impl Model for VivaceModel {
             outs.push(out);
         }
         for (i, out) in outs.into_iter().enumerate() {
-            self.apply_out(&mut state, Id::from(i), out);
+            self.apply_out(&mut state, &mut IdSet::EMPTY.clone(), Id::from(i), out);
             // on_start moved each client into its first operation.
             if let NodeState::Client(s) = &*state.nodes[i] {
                 if let Some(cur) = &s.current {
@@ -466,20 +498,15 @@ impl Model for VivaceModel {
                 }
             }
         }
+        if let Some(a) = &self.auditor {
+            for (i, n) in state.nodes.iter().enumerate() {
+                a.state(i, n);
+            }
+        }
         vec![state]
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
-        if let Some(env) = self.ample(state) {
-            actions.push(Action::Deliver(env.clone()));
-            if state.drops_left > 0 {
-                actions.push(Action::Drop(env.clone()));
-            }
-            if self.crashable(state) == Some(env.src) {
-                actions.push(Action::Doom(env.clone()));
-            }
-            return;
-        }
         let mut last: Option<&Envelope> = None;
         for env in &state.net {
             if last == Some(env) {
@@ -499,7 +526,7 @@ impl Model for VivaceModel {
         if state.crashed.len() < self.cfg.max_crashes {
             for i in 0..self.cfg.servers.len() {
                 if !state.crashed.contains(Id::from(i))
-                    && self.cfg.crash_only.map_or(true, |k| k == i)
+                    && self.cfg.crashable.as_ref().is_none_or(|c| c.contains(&i))
                 {
                     actions.push(Action::Crash(Id::from(i)));
                 }
@@ -509,54 +536,41 @@ impl Model for VivaceModel {
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
         let mut state = last.clone();
+        // The actors this step changed: garbage can appear only among the
+        // messages and parked requests of these (see `collect_dead`).
+        let mut touched = IdSet::EMPTY;
         match action {
             Action::Deliver(env) => {
                 let at = state.net.binary_search(&env).ok()?;
                 state.net.remove(at);
                 let Envelope { src, dst, msg } = env.clone();
-                self.step_actor(
-                    &mut state,
-                    dst,
-                    |a, s, o| a.on_msg(dst, s, src, msg, o),
-                    Some(&env),
-                );
+                self.step_actor(&mut state, &mut touched, dst, Input::Deliver(src, msg), Some(&env));
             }
             Action::Drop(env) => {
                 let at = state.net.binary_search(&env).ok()?;
                 state.net.remove(at);
                 state.drops_left -= 1;
             }
-            Action::Doom(env) => {
-                let at = state.net.binary_search(&env).ok()?;
-                let env = state.net.remove(at);
-                let at = state.doomed.binary_search(&env).unwrap_or_else(|e| e);
-                state.doomed.insert(at, env);
-            }
             Action::Timeout(id) => {
                 if !quiet(&state, id) {
                     state.spurious_left -= 1;
                 }
                 disarm(&mut state.timers, id);
-                self.step_actor(
-                    &mut state,
-                    id,
-                    |a, s, o| a.on_timeout(id, s, &vivace_spec::Timer::Retransmit, o),
-                    None,
-                );
+                self.step_actor(&mut state, &mut touched, id, Input::Timeout, None);
             }
             Action::Crash(id) => {
                 state.crashed.insert(id);
+                touched.insert(id);
                 disarm(&mut state.timers, id);
                 // A crash loses what the server was sending too: a message
                 // still in flight from it may as well not have left yet.
                 state.net.retain(|e| e.dst != id && e.src != id);
-                state.doomed.retain(|e| e.dst != id && e.src != id);
                 // A crashed server never acts again: one canonical state for it.
                 state.nodes[usize::from(id)] = Hashed::new(NodeState::Server(Default::default()));
             }
         }
         if self.cfg.collect_dead_messages {
-            self.collect_dead(&mut state);
+            self.collect_dead(&mut state, touched);
         }
         Some(state)
     }
@@ -582,7 +596,6 @@ impl Model for VivaceModel {
             Action::Drop(e) => format!("lose {e:?}"),
             Action::Timeout(id) => format!("timer fires at {}", usize::from(*id)),
             Action::Crash(id) => format!("server {} crashes", usize::from(*id)),
-            Action::Doom(e) => format!("never deliver {e:?} (the crash will lose it)"),
         }
     }
 
@@ -592,135 +605,6 @@ impl Model for VivaceModel {
 }
 
 impl VivaceModel {
-    /// Partial-order reduction: a delivery that is invisible to every
-    /// `always` property and commutes with every action that can ever be
-    /// enabled alongside it may be explored alone (an ample set of one).
-    ///
-    /// Applies for the algorithms as written or mutated elsewhere than in
-    /// the handlers below ([`reduction_sound_with`]), and only where no
-    /// timer can fire early (the early-firing budget is spent).
-    ///
-    /// Losses: while the network may still lose a message, the set explored
-    /// is the delivery *and* the loss of the message (a stubborn set with the
-    /// delivery as key: nothing outside the set disables it, and both commute
-    /// with every step outside it, since losing other messages uses the
-    /// budget in any order). A loss is invisible like the delivery: it
-    /// changes no history, and `durable` does not count on a W-REMOTE in
-    /// flight while its sender still holds the value, or after a majority
-    /// acknowledged it. (Lossy networks are not checked for `progress`.)
-    ///
-    /// Timers (with retransmission): a timer fires only once nothing is in
-    /// flight to or from its actor, so the timers of the delivered message's
-    /// sender and receiver cannot fire before it. Where timers exist, only
-    /// deliveries that send to nobody but the message's sender and actors
-    /// no timer depends on are taken (`propagation_commutes`: a
-    /// W-LOCAL at replica 1, whose W-REMOTEs go to replicas in no local set,
-    /// but not one at a local replica whose W-REMOTE would make replica 1
-    /// busy, nor a W-REMOTE that answers a parked read): then no other
-    /// actor's quiet, and so no other timer, depends on the delivery (the
-    /// receiver was not quiet: the message was in flight to it), and a timer that
-    /// fires only adds messages, which commutes with it. Every cycle of the
-    /// state graph (a retransmission that changes nothing) goes through a
-    /// timer, and a state where a timer is taken is expanded in full.
-    ///
-    /// While a crash can still happen, it applies only if a single server
-    /// `k` may crash (`crash_only`, set by the crash split of `run::check`)
-    /// and to deliveries not from `k` (and W-REMOTE from `k`, with its doom,
-    /// below). One neither from nor to `k`
-    /// commutes with the crash (what it sends to `k` is lost either way:
-    /// dropped at the send if `k` crashed first, removed by the crash
-    /// otherwise), and the crash leaves it enabled. One to `k` is absorbed
-    /// by the crash: delivering it and then crashing `k` gives exactly the
-    /// state that crashing `k` gives (the crash resets `k`, removes the
-    /// message, and removes what `k` sent in the step), so every execution
-    /// that crashes `k` first is matched, state for state after the crash,
-    /// by one that takes the delivery first.
-    ///
-    /// A delivery of a message `m` from `k` conflicts with the crash, which
-    /// would lose `m`. For W-REMOTE (the message whose loss matters: it
-    /// carries a value) the set explored is the delivery and the *doom* of
-    /// `m` (`Action::Doom`): `m` moves to `State::doomed`, where it still
-    /// counts as in flight for every property but is never delivered, and
-    /// the crash removes it. Doom is invisible (a doomed state equals, for
-    /// every property, the state with `m` in flight) and commutes with
-    /// every other step. Every execution from here either delivers `m`
-    /// before any crash (then it is matched by one that delivers `m` first,
-    /// as above) or never does: then it runs unchanged after the doom, and
-    /// its states equal the doomed ones (with the crash, exactly: the crash
-    /// removes `m` doomed or not). Other messages from `k` are not taken:
-    /// dooming acknowledgements and client replies too was measured to add
-    /// states, not remove them (`vivace_rmw/crash` with one execute per
-    /// client: 4.6 M states without doom, 3.1 M with W-REMOTE, 3.3 M with
-    /// acknowledgements too, 3.9 M with client replies too).
-    ///
-    /// The deliveries taken:
-    /// - W-LOCAL, W-REMOTE and ACK-W-REMOTE to a server: each touches only
-    ///   its own entry of `local_buf`, or `val`/`remote_buf` in a way that
-    ///   commutes with every other handler of that replica (W-TS and OW-TS
-    ///   adopt a buffered value or wait for it alike; R-TS and OR-TS read no
-    ///   value; R-DATA and OR-DATA park or are answered alike), provided it
-    ///   answers no parked read (`propagation_commutes`); none changes the
-    ///   history, and each keeps the value of `durable`;
-    /// - a reply to a client that does not complete its phase: it only adds
-    ///   to the phase's votes, and the phase's data (maxima, C1) does not
-    ///   depend on the order replies arrive in (except the parallel
-    ///   write-back's data reply, which is never taken: the first one wins).
-    ///
-    /// Such a delivery never empties the network, so "quiescent" (the
-    /// progress property) does not change either.
-    /// `sometimes` properties are not preserved (the reduction may always
-    /// propagate a value before the write returns), so `run::check` looks
-    /// for the unreached ones again without the reduction.
-    fn ample<'a>(&self, state: &'a State) -> Option<&'a Envelope> {
-        let cfg = &self.cfg;
-        if !cfg.partial_order || !reduction_sound_with(cfg.mutation) || state.spurious_left > 0 {
-            return None;
-        }
-        let timers = cfg.options.retransmit || !state.timers.is_empty();
-        // While a crash can still happen, only of `crash_only`.
-        if state.crashed.len() < cfg.max_crashes && cfg.crash_only.is_none() {
-            return None;
-        }
-        state
-            .net
-            .iter()
-            // From the server that may crash, only W-REMOTE (with its doom).
-            .filter(|env| {
-                Some(env.src) != self.crashable(state) || matches!(env.msg, Msg::WRemote { .. })
-            })
-            .find(|env| match &*state.nodes[usize::from(env.dst)] {
-                NodeState::Server(s) => match env.msg {
-                    Msg::WLocal { .. } => {
-                        state.drops_left == 0 && self.propagation_commutes(s, env, timers)
-                    }
-                    Msg::WRemote { .. } => self.propagation_commutes(s, env, timers),
-                    Msg::AckWRemote { .. } => state.net.len() > 1,
-                    // A reply to a delegated operation's phase (Section
-                    // 3.4.2) that does not complete it: as for a client.
-                    _ if env.msg.is_reply() && state.net.len() > 1 => {
-                        s.delegations.iter().any(|(&client, d)| {
-                            d.current.as_ref().is_some_and(|cur| {
-                                let c = Client::coordinator(self.deployment.clone(), client);
-                                let before = ClientState {
-                                    current: Some(cur.clone()),
-                                    ..ClientState::default()
-                                };
-                                only_counts(&c, &before, env)
-                            })
-                        })
-                    }
-                    _ => false,
-                },
-                NodeState::Client(c) => {
-                    let Node::Client(actor) = &self.actors[usize::from(env.dst)] else {
-                        return false;
-                    };
-                    state.net.len() > 1 && only_counts(actor, c, env)
-                }
-                NodeState::Clock(_) => false,
-            })
-    }
-
     /// With [`ModelConfig::takeover_waits_for_delegate`], whether the
     /// delegate of client `id`'s delegated operation, if it has one, is
     /// quiet too (nothing in flight to or from it): the client's
@@ -743,141 +627,6 @@ impl VivaceModel {
             _ => true,
         }
     }
-
-    /// The server that may still crash in `state`, if the crash split
-    /// named one (`crash_only`) and it has not crashed yet.
-    fn crashable(&self, state: &State) -> Option<Id> {
-        let k = self.cfg.crash_only?;
-        (state.crashed.len() < self.cfg.max_crashes).then_some(Id::from(k))
-    }
-
-    /// Whether delivering the W-LOCAL or W-REMOTE `env` to the server in
-    /// state `s` answers no parked read, and, where timers exist, sends
-    /// only to the message's sender or to actors no timer depends on
-    /// (`timer_depends_on`: without retransmission, servers arm no timer;
-    /// with it, servers in no local set and no delegate), so that no timer
-    /// of a third actor depends on it. The server's messages to itself are handled in the same step
-    /// (see `apply_out`), so their sends count too: a W-REMOTE to itself can
-    /// answer a parked read.
-    ///
-    /// A parked read answered by the propagation does not commute with a
-    /// newer W-TS (OW-TS) at the same replica: W-REMOTE first answers it
-    /// with the propagated value, W-TS first makes it wait for the newer one.
-    fn propagation_commutes(
-        &self,
-        s: &vivace_spec::replica::ServerState,
-        env: &Envelope,
-        timers: bool,
-    ) -> bool {
-        let Node::Server(actor) = &self.actors[usize::from(env.dst)] else {
-            return false;
-        };
-        // Without a parked read nothing can be answered: W-REMOTE then only
-        // acknowledges its sender, and W-LOCAL's other sends matter only
-        // where timers exist. No handler run needed.
-        if s.parked.is_empty() && (!timers || matches!(env.msg, Msg::WRemote { .. })) {
-            return true;
-        }
-        let mut after = s.clone();
-        let mut todo = vec![(env.src, env.msg.clone())];
-        while let Some((from, msg)) = todo.pop() {
-            let mut sends = Vec::new();
-            actor.on_msg(&mut after, from, msg, &mut sends);
-            for (to, msg) in sends {
-                if matches!(
-                    msg,
-                    Msg::AckRData { .. } | Msg::AckOrData { .. } | Msg::AckExec { .. }
-                ) {
-                    return false;
-                }
-                if to == env.dst {
-                    todo.push((env.dst, msg));
-                } else if timers && to != env.src && self.timer_depends_on(to) {
-                    return false;
-                }
-            }
-        }
-        true
-    }
-
-    /// Whether some timer's firing depends on whether actor `id` is quiet:
-    /// its own, if it can arm one, and, with
-    /// [`crate::config::ModelConfig::takeover_waits_for_delegate`], its
-    /// clients' delegation timers when it is a delegate (they wait for it
-    /// to be quiet too, see `delegate_quiet`): a message sent to it
-    /// disables them.
-    fn timer_depends_on(&self, id: Id) -> bool {
-        self.may_arm_timer(id) || (self.cfg.takeover_waits_for_delegate && self.is_delegate(id))
-    }
-
-    /// Whether server `id` is some client's delegate (Section 3.4.2).
-    fn is_delegate(&self, id: Id) -> bool {
-        self.cfg
-            .clients
-            .iter()
-            .any(|c| self.deployment.delegate_of(&crate::config::key(), c.site) == Some(id))
-    }
-
-    /// Whether actor `id` can ever arm a retransmission timer: a client; a
-    /// server in a local set, with retransmission (it resends W-REMOTE); a
-    /// client's delegate (Section 3.4.2), when the operations it
-    /// coordinates can need a timer (retransmission, or the fallbacks of
-    /// reading from fewer replicas and of executing at replicas).
-    fn may_arm_timer(&self, id: Id) -> bool {
-        let i = usize::from(id);
-        let o = &self.cfg.options;
-        match self.actors[i] {
-            Node::Client(_) => true,
-            Node::Server(_) => {
-                let local = self.cfg.local_sets.iter().any(|(_, l)| l.contains(&i));
-                (local && o.retransmit)
-                    || (self.is_delegate(id)
-                        && (o.retransmit || o.fewer_replicas || o.execute_at_replicas))
-            }
-            Node::Clock(_) => false,
-        }
-    }
-}
-
-/// Whether delivering the client request `msg` to a server in state `s`
-/// leaves the server unchanged now and in every later state (its reply
-/// aside). Read-only requests never change it (R-DATA and OR-DATA only park,
-/// and a parked request with a dead reply is collected too). The others
-/// change it only with a timestamp above the replica's, and `ts[key]` and
-/// `ots[key]` only grow: W-TS and ABD's store act only on `ts > ts[key]`, OR
-/// and OR-TS only on `ots > ots[key]` (equal changes nothing even where a
-/// mutant accepts it), OW and OW-TS only on `ots ≥ ots[key]`. W-LOCAL is
-/// kept: once its propagation finished, a late copy would start another.
-///
-/// A DELEGATE (Section 3.4.2) is inert once the delegate has seen one of a
-/// request id at least as high from the same client: it ignores it, and
-/// the id it keeps only grows.
-fn inert_forever(s: &vivace_spec::replica::ServerState, src: Id, msg: &Msg) -> bool {
-    use vivace_spec::Ts;
-    // An object never touched is in its initial state (ts 0, ots 0, a value).
-    let get = |key: &vivace_spec::Key| -> (Ts, Ts, bool) {
-        s.objects.get(key).map_or((Ts::ZERO, Ts::ZERO, true), |o| {
-            (o.ts, o.ots, o.val.is_some())
-        })
-    };
-    match msg {
-        Msg::AbdQuery { .. } | Msg::AbdTsQuery { .. } | Msg::RTs { .. } => true,
-        // Parking also serves the key's parked requests that are ready. As
-        // written none is ever left waiting when ready (every change that
-        // can make one ready serves them); a mutant may break that, so keep
-        // the request whenever one is parked on a key with a value or a
-        // buffered one.
-        Msg::RData { key, .. } | Msg::OrData { key, .. } => {
-            let buffered = s.objects.get(key).is_some_and(|o| !o.remote_buf.is_empty());
-            !(get(key).2 || buffered) || !s.parked.iter().any(|p| &p.key == key)
-        }
-        Msg::AbdStore { key, ts, .. } | Msg::WTs { key, ts, .. } => *ts <= get(key).0,
-        Msg::Or { key, ots, .. } | Msg::OrTs { key, ots, .. } => *ots <= get(key).1,
-        Msg::Ow { key, ots, .. } | Msg::OwTs { key, ots, .. } => *ots < get(key).1,
-        Msg::Exec { key, ots, .. } => s.objects.get(key).is_some_and(|o| exec_inert(o, *ots)),
-        Msg::Delegate { req, .. } => s.delegations.get(&src).is_some_and(|d| d.req >= *req),
-        _ => false,
-    }
 }
 
 /// Whether an EXEC of ordering timestamp `ots` (Section 3.4.2) leaves the
@@ -890,55 +639,6 @@ fn inert_forever(s: &vivace_spec::replica::ServerState, src: Id, msg: &Msg) -> b
 /// executions of a mutant (a refutation found still stands).
 fn exec_inert(o: &vivace_spec::replica::Object, ots: vivace_spec::Ts) -> bool {
     o.exec_buf.contains_key(&ots) || o.ots > ots
-}
-
-/// Whether the commutations `VivaceModel::ample` relies on hold with this
-/// mutation: they concern the server handlers of W-LOCAL, W-REMOTE, W-TS,
-/// OW-TS and parked reads, and the order-independence of a phase's votes.
-/// Mutations of those handlers break them; mutations of the client's
-/// decisions or of the clock do not.
-pub fn reduction_sound_with(m: vivace_spec::Mutation) -> bool {
-    use vivace_spec::Mutation::*;
-    match m {
-        None
-        | ReadSkipsWriteBack
-        | SkipWriteBackC1Only
-        | WriteBackPhase1Ts
-        | OrDataWaitsForTs
-        | OrTsAcceptsEqual
-        | WTsBeforeLocalMajority
-        | ParallelWriteBackIgnoresC2
-        | ParallelWriteBackNoWait
-        | FewerReplicasNoFallback
-        | ExecNoFallback
-        | DelegationNoFallback
-        | DelegationFallbackNewTimestamp => true,
-        // A replica applying to another value than `mts`'s makes the
-        // results of an EXEC phase differ, so their order matters.
-        RDataLowerTs | WTsKeepsOldValue | WRemoteStoresLower | ExecAppliesToOtherTs => false,
-    }
-}
-
-/// Whether the reply `env` only adds to the votes of the current phase of
-/// `actor` (a client, or a delegate's coordinator) in state `c`: it
-/// answers that phase, sends nothing, and neither completes the
-/// operation nor starts another phase. The phase's data (maxima, C1) does
-/// not depend on the order replies arrive in, except the parallel
-/// write-back's data reply (the first one wins), which never counts.
-fn only_counts(actor: &Client, c: &ClientState, env: &Envelope) -> bool {
-    let Some(cur) = &c.current else { return false };
-    if !env.msg.is_reply() || env.msg.req() != cur.req {
-        return false;
-    }
-    if matches!(cur.phase, Phase::RDataWb { .. }) && env.msg.is_read_data() {
-        return false;
-    }
-    let mut after = c.clone();
-    let mut sends = Vec::new();
-    actor.on_msg(&mut after, env.src, env.msg.clone(), &mut sends);
-    sends.is_empty()
-        && after.done.len() == c.done.len()
-        && after.current.as_ref().map(|x| x.req) == Some(cur.req)
 }
 
 fn completed_counts(h: &History) -> Vec<u8> {
@@ -963,18 +663,19 @@ impl VivaceModel {
     /// no armed timer whose firing would send anything to a live node.
     pub fn quiescent(&self, state: &State) -> bool {
         state.net.is_empty()
-            && state.doomed.is_empty()
             && state.timers.iter().all(|id| {
-                let mut cow = Cow::Borrowed(&*state.nodes[usize::from(id)]);
-                let mut out = Out::new();
-                self.actors[usize::from(id)].on_timeout(
-                    id,
-                    &mut cow,
-                    &vivace_spec::Timer::Retransmit,
-                    &mut out,
-                );
-                !out.into_iter()
-                    .any(|c| matches!(c, Command::Send(dst, _) if !state.crashed.contains(dst)))
+                // A property's look ahead, not a step: not counted.
+                let (_, effects) = vivace_spec::coverage::paused(|| {
+                    crate::garbage::step(
+                        &self.actors[usize::from(id)],
+                        id,
+                        &state.nodes[usize::from(id)],
+                        &Input::Timeout,
+                    )
+                });
+                !effects.into_iter().any(
+                    |e| matches!(e, crate::garbage::Effect::Send(dst, _) if !state.crashed.contains(dst)),
+                )
             })
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::config::{ModelConfig, Network};
 use crate::linearizability::HistOp;
-use crate::model::{State, VivaceModel};
+use crate::model::{Event, State, VivaceModel};
 use stateright::Property;
 use vivace_spec::client::Phase;
 use vivace_spec::{Algorithm, Id, Msg, NodeState, Op, Ret};
@@ -37,12 +37,39 @@ pub const EXECUTED_AT_REPLICAS: &str = "an execute's command runs at the replica
 pub const DELEGATED: &str = "an operation completes through its delegate";
 /// Name of a `sometimes` property.
 pub const TAKEN_OVER: &str = "a client takes its operation over from its delegate";
+/// Name of a `sometimes` property (Algorithm 1): W-TS overtook W-REMOTE.
+pub const TS_WITHOUT_VALUE: &str = "a replica holds a timestamp without its value";
+/// Name of a `sometimes` property (Algorithm 1): an R-DATA is parked.
+pub const READ_WAITS: &str = "a read waits for a value";
+/// Name of a `sometimes` property (Algorithm 1), witnessed by a step (see
+/// [`Event`]): a parked R-DATA answered by the arrival of its value.
+pub const WAITING_READ_ANSWERED: &str = "a waiting read is answered when the value arrives";
+/// Name of a `sometimes` property (Algorithm 3): OW-TS overtook W-REMOTE.
+pub const ORDERING_WRITE_WAITS: &str = "an ordering write waits for its value";
+/// Name of a `sometimes` property (Algorithm 3): an OR-DATA is parked.
+pub const OR_DATA_WAITS: &str = "an OR-DATA waits for a value";
+/// Name of a `sometimes` property (Algorithm 3), witnessed by a step.
+pub const WAITING_OR_DATA_ANSWERED: &str = "a waiting OR-DATA is answered when the value arrives";
+/// Name of a `sometimes` property (Section 3.4.2): an EXEC is parked.
+pub const EXEC_WAITS: &str = "an EXEC waits for the value of mts";
+/// Name of a `sometimes` property (Algorithm 1): a later operation of a
+/// client finds at a majority the timestamp its read wrote back, and
+/// reads no older value.
+pub const WRITE_BACK_OBSERVED: &str = "a read follows a read of a write still in progress";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED: &str = "every client finished";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
 /// Every `sometimes` property name.
-pub const SOMETIMES_NAMES: [&str; 14] = [
+pub const SOMETIMES_NAMES: [&str; 22] = [
+    TS_WITHOUT_VALUE,
+    READ_WAITS,
+    WAITING_READ_ANSWERED,
+    ORDERING_WRITE_WAITS,
+    OR_DATA_WAITS,
+    WAITING_OR_DATA_ANSWERED,
+    EXEC_WAITS,
+    WRITE_BACK_OBSERVED,
     RMW_ABORTS,
     EXECUTED_AT_REPLICAS,
     DELEGATED,
@@ -120,7 +147,7 @@ fn durable(m: &VivaceModel, s: &State) -> bool {
                             || y.exec_buf.contains_key(&t)
                     })
             });
-            let in_flight = s.net.iter().chain(&s.doomed).any(
+            let in_flight = s.net.iter().any(
                 |e| matches!(&e.msg, Msg::WLocal { ts, .. } | Msg::WRemote { ts, .. } if *ts == t),
             );
             let superseded = replicas
@@ -145,6 +172,67 @@ fn read_sees_concurrent_write(_: &VivaceModel, s: &State) -> bool {
             w.op == Op::Write(v.clone())
                 && !precedes(s, (c, i), (d, j))
                 && !precedes(s, (d, j), (c, i))
+        })
+    })
+}
+
+/// Some live replica holds a timestamp whose value has not arrived (⊥):
+/// W-TS (OW-TS) overtook the W-REMOTE that carries the value.
+fn ts_without_value(m: &VivaceModel, s: &State) -> bool {
+    m.cfg.replicas.iter().any(|&r| {
+        !s.crashed.contains(Id::from(r))
+            && matches!(&*s.nodes[r], NodeState::Server(x) if x.objects.values().any(|o| o.val.is_none()))
+    })
+}
+
+/// Some live replica has parked a request of this kind: R-DATA (`rmw`
+/// false), OR-DATA (`rmw` true) or EXEC (`exec`).
+fn parked(s: &State, rmw: bool, exec: bool) -> bool {
+    s.nodes.iter().enumerate().any(|(i, n)| {
+        !s.crashed.contains(Id::from(i))
+            && matches!(&**n, NodeState::Server(x) if x.parked.iter().any(|p| p.rmw == rmw && p.exec.is_some() == exec))
+    })
+}
+
+fn read_waits(_: &VivaceModel, s: &State) -> bool {
+    parked(s, false, false)
+}
+
+fn or_data_waits(_: &VivaceModel, s: &State) -> bool {
+    parked(s, true, false)
+}
+
+fn exec_waits(_: &VivaceModel, s: &State) -> bool {
+    parked(s, true, true)
+}
+
+/// A step answered a parked R-DATA (see [`crate::model::Event`]; `run`
+/// also reads the event after the search).
+fn waiting_read_answered(m: &VivaceModel, _: &State) -> bool {
+    m.witnessed(Event::WaitingReadAnswered)
+}
+
+/// A step answered a parked OR-DATA.
+fn waiting_or_data_answered(m: &VivaceModel, _: &State) -> bool {
+    m.witnessed(Event::WaitingOrDataAnswered)
+}
+
+/// Reads `r1` and `r2` (of any clients), `r1` returned before `r2` was
+/// invoked, `r1` returned the value of write `w`, and `w` had not returned
+/// when `r2` was invoked, and `r2` returned: the case where only `r1`'s
+/// write-back keeps `r2` from returning an older value.
+fn write_back_observed(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(c, i, r1)| {
+        let Some(Ret::ReadOk(v)) = &r1.ret else {
+            return false;
+        };
+        ops(s).any(|(d, j, w)| {
+            w.op == Op::Write(v.clone())
+                && ops(s).any(|(e, k, r2)| {
+                    matches!(r2.ret, Some(Ret::ReadOk(_)))
+                        && precedes(s, (c, i), (e, k))
+                        && !precedes(s, (d, j), (e, k))
+                })
         })
     })
 }
@@ -273,6 +361,30 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     if delegation {
         p.push(Property::sometimes(DELEGATED, delegated));
         p.push(Property::sometimes(TAKEN_OVER, taken_over));
+    }
+    if cfg.algorithm == Algorithm::VivaceRw {
+        p.push(Property::sometimes(TS_WITHOUT_VALUE, ts_without_value));
+        p.push(Property::sometimes(READ_WAITS, read_waits));
+        p.push(Property::sometimes(
+            WAITING_READ_ANSWERED,
+            waiting_read_answered,
+        ));
+    }
+    if cfg.algorithm == Algorithm::VivaceRmw {
+        p.push(Property::sometimes(ORDERING_WRITE_WAITS, ts_without_value));
+        if exec {
+            p.push(Property::sometimes(EXEC_WAITS, exec_waits));
+        } else {
+            p.push(Property::sometimes(OR_DATA_WAITS, or_data_waits));
+            p.push(Property::sometimes(
+                WAITING_OR_DATA_ANSWERED,
+                waiting_or_data_answered,
+            ));
+        }
+    }
+    let reads = cfg.clients.iter().flat_map(|c| &c.ops).filter(|o| **o == Op::Read).count();
+    if !cfg.algorithm.is_rmw() && reads > 1 {
+        p.push(Property::sometimes(WRITE_BACK_OBSERVED, write_back_observed));
     }
     if vivace && !exec {
         if !delegation {

@@ -2,11 +2,11 @@
 //! command of the CLI.
 
 use crate::config::ModelConfig;
-use crate::model::VivaceModel;
-use crate::properties::SOMETIMES_NAMES;
+use crate::model::{Event, VivaceModel};
+use crate::properties::{WAITING_OR_DATA_ANSWERED, WAITING_READ_ANSWERED};
 use serde::Serialize;
 use stateright::{Checker, Expectation, HasDiscoveries, Model};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -47,10 +47,17 @@ pub struct Report {
     pub properties: BTreeMap<String, String>,
     /// The steps to the first violation, if any.
     pub counterexample: Option<Vec<String>>,
-    /// States visited by the search for `sometimes` examples without the
-    /// partial-order reduction, when one was needed.
+    /// Whether the premises of garbage collection held on everything the
+    /// search reached (`holds`), failed (`violated`, with `breaches`), or
+    /// were not needed (`none`: no collection).
+    pub premises: String,
+    /// With `check --coverage`: how many times the search executed each
+    /// named branch point of the handlers (`vivace_spec::coverage`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub witness_states: Option<usize>,
+    pub coverage: Option<Vec<(String, u64)>>,
+    /// The premises that failed, and what shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaches: Option<Vec<String>>,
     /// For mutants: the property expected to be violated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
@@ -67,6 +74,7 @@ impl Report {
     /// the search was exhaustive.
     pub fn proves(&self) -> bool {
         self.exhaustive
+            && self.premises != "violated"
             && self
                 .properties
                 .values()
@@ -95,11 +103,11 @@ pub struct RunOptions {
     pub threads: usize,
     /// Stop at the first violated `always` property (for mutants).
     pub stop_at_violation: bool,
+    /// Count the handlers' named branch points (`check --coverage`): the
+    /// counters are process-wide, so run one check at a time.
+    pub coverage: bool,
     /// Print progress to stderr every this often.
     pub progress_every: Option<Duration>,
-    /// Look again without the partial-order reduction for `sometimes`
-    /// properties the search left unreached (see `witness`).
-    pub witness: bool,
 }
 
 impl Default for RunOptions {
@@ -109,143 +117,15 @@ impl Default for RunOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             stop_at_violation: false,
             progress_every: Some(Duration::from_secs(5)),
-            witness: true,
+            coverage: false,
         }
     }
 }
 
-/// Checks one configuration.
-///
-/// With `split_crashes` and `max_crashes(1)`, "any one server may crash"
-/// is checked as one search per class of interchangeable servers, in which
-/// only that class's first server may crash: every execution with at most
-/// one crash is an execution of the search of the server that crashed (of
-/// any, if none did), up to renaming interchangeable servers. Each search
-/// can then apply the partial-order reduction before the crash too (see
-/// `VivaceModel::ample`). The report sums the states and seconds, takes
-/// the deepest path, and joins the verdicts: an `always` property is
-/// violated, and a `sometimes` one reached, if it is in any search.
-/// A `sometimes` property that no search reached is then looked for
-/// without the reduction (see [`witness`]), search by search, only if
-/// every search missed it: a split in which it cannot happen (the fallback
-/// of reading from fewer replicas when a replica in site B may crash)
-/// would otherwise search its whole unreduced space for nothing.
+/// Checks one configuration: one search, then the premises of garbage
+/// collection on everything the search recorded (see [`crate::garbage`]).
 pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
-    let parts = crash_split(&cfg);
-    let mut merged: Option<Report> = None;
-    for part in parts.iter().cloned() {
-        let part = check_once(part, opts);
-        merged = Some(match merged {
-            None => part,
-            Some(mut m) => {
-                m.exhaustive &= part.exhaustive;
-                m.unique_states += part.unique_states;
-                m.max_depth = m.max_depth.max(part.max_depth);
-                m.seconds += part.seconds;
-                m.peak_mib = part.peak_mib;
-                m.witness_states = match (m.witness_states, part.witness_states) {
-                    (None, None) => None,
-                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-                };
-                for (p, v) in part.properties {
-                    let e = m.properties.entry(p).or_insert_with(|| v.clone());
-                    if v == "violated" || v == "reached" {
-                        *e = v;
-                    }
-                }
-                if m.counterexample.is_none() {
-                    m.counterexample = part.counterexample;
-                }
-                m
-            }
-        });
-        if opts.stop_at_violation && merged.as_ref().is_some_and(|m| m.counterexample.is_some()) {
-            break;
-        }
-    }
-    let mut report = merged.expect("a configuration has a server");
-    if opts.witness && !opts.stop_at_violation {
-        for part in parts {
-            if !witness(part, opts, &mut report) {
-                break;
-            }
-        }
-    }
-    report
-}
-
-/// The searches that check `cfg`: itself, or one per server that may crash
-/// (see [`check`]).
-pub fn crash_split(cfg: &ModelConfig) -> Vec<ModelConfig> {
-    if !(cfg.split_crashes && cfg.max_crashes == 1 && cfg.crash_only.is_none()) {
-        return vec![cfg.clone()];
-    }
-    // The first server of each class of interchangeable servers (every
-    // server without symmetry).
-    let groups = cfg.symmetric_groups();
-    (0..cfg.servers.len())
-        .filter(|&i| !cfg.symmetry || !groups.iter().any(|g| g.contains(&i) && g[0] != i))
-        .map(|k| ModelConfig {
-            crash_only: Some(k),
-            ..cfg.clone()
-        })
-        .collect()
-}
-
-/// If the search of record used partial-order reduction and left a
-/// `sometimes` property unreached, a second search of `cfg` without the
-/// reduction looks for it (stopping once every such property has an
-/// example; an example found is real whatever the search's extent).
-/// Breadth first: the examples are short, and the first branches of an
-/// unreduced space are far larger than the path to one (depth first ran
-/// over 20 minutes in `vivace_rw/lossy+parallel_writeback` without finding
-/// the example that breadth first finds after 332,724 states).
-/// Returns whether some property is still unreached.
-fn witness(cfg: ModelConfig, opts: RunOptions, report: &mut Report) -> bool {
-    let unreached: BTreeSet<&'static str> = report
-        .properties
-        .iter()
-        .filter(|(_, v)| *v == "unreached")
-        .filter_map(|(k, _)| SOMETIMES_NAMES.iter().find(|n| **n == k.as_str()).copied())
-        .collect();
-    // The reduction is on only for the algorithms as written (see `ample`).
-    let reduced = cfg.partial_order && crate::model::reduction_sound_with(cfg.mutation);
-    if unreached.is_empty() || !reduced {
-        return !unreached.is_empty();
-    }
-    eprintln!(
-        "  {}/{}: unreached with the reduction, searching without it: {}",
-        cfg.algorithm.name(),
-        cfg.name,
-        unreached.iter().copied().collect::<Vec<_>>().join("; ")
-    );
-    let symmetric = cfg.symmetry;
-    let model = VivaceModel::new(ModelConfig {
-        partial_order: false,
-        ..cfg
-    });
-    let start = Instant::now();
-    let mut builder = model
-        .checker()
-        .threads(opts.threads)
-        .finish_when(HasDiscoveries::AllOf(unreached.clone()));
-    if symmetric {
-        builder = builder.symmetry();
-    }
-    let checker = builder.spawn_bfs().join();
-    let found = checker.discoveries();
-    let mut left = false;
-    for name in unreached {
-        if found.contains_key(name) {
-            report.properties.insert(name.to_string(), "reached".into());
-        } else {
-            left = true;
-        }
-    }
-    report.witness_states = Some(report.witness_states.unwrap_or(0) + checker.unique_state_count());
-    report.seconds += start.elapsed().as_secs_f64();
-    report.peak_mib = peak_mib();
-    left
+    check_once(cfg, opts)
 }
 
 fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
@@ -256,6 +136,9 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
     let clock = cfg.clock_name().to_string();
     let model = VivaceModel::new(cfg);
     let properties = model.properties();
+    if opts.coverage {
+        vivace_spec::coverage::take();
+    }
     let start = Instant::now();
     let symmetric = model.cfg.symmetry;
     let mut builder = model.checker().threads(opts.threads);
@@ -286,8 +169,24 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
             }
         }
     }
-    let seconds = start.elapsed().as_secs_f64();
     let discoveries = checker.discoveries();
+    let model = checker.model();
+    let (premises, breaches) = match &model.auditor {
+        None => ("none".to_string(), None),
+        Some(a) => {
+            let b = vivace_spec::coverage::paused(|| a.check(&model.actors));
+            if b.is_empty() {
+                ("holds".to_string(), None)
+            } else {
+                let lines = b
+                    .iter()
+                    .map(|x| format!("premise {} at actor {}: {}", x.premise, x.actor, x.what))
+                    .collect();
+                ("violated".to_string(), Some(lines))
+            }
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
     let mut props = BTreeMap::new();
     let mut counterexample = None;
     let mut all_discovered = true;
@@ -306,6 +205,23 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
         }
         props.insert(p.name.to_string(), verdict.to_string());
     }
+    // Witnessed by a step rather than a state (see `model::Event`).
+    for (name, e) in [
+        (WAITING_READ_ANSWERED, Event::WaitingReadAnswered),
+        (WAITING_OR_DATA_ANSWERED, Event::WaitingOrDataAnswered),
+    ] {
+        if let Some(v) = props.get_mut(name) {
+            if model.witnessed(e) {
+                *v = "reached".into();
+            }
+        }
+    }
+    let coverage = opts.coverage.then(|| {
+        vivace_spec::coverage::take()
+            .into_iter()
+            .map(|(b, n)| (b.name().to_string(), n))
+            .collect()
+    });
     // The search ends early only when every property has a discovery (or at
     // the first violation, if asked): then it was not exhaustive.
     let stopped_early = all_discovered || (opts.stop_at_violation && counterexample.is_some());
@@ -322,7 +238,9 @@ fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
         peak_mib: peak_mib(),
         properties: props,
         counterexample,
-        witness_states: None,
+        premises,
+        breaches,
+        coverage,
         expected: None,
         stopped: None,
         refuted_by: None,
@@ -388,6 +306,12 @@ pub fn render(r: &Report) -> String {
     for (p, v) in &r.properties {
         s += &format!("    {v:>9}  {p}\n");
     }
+    if r.premises != "none" {
+        s += &format!("    {:>9}  premises of garbage collection\n", r.premises);
+    }
+    for b in r.breaches.iter().flatten() {
+        s += &format!("      {b}\n");
+    }
     if let Some(cx) = &r.counterexample {
         s += "  counterexample:\n";
         for step in cx {
@@ -395,4 +319,25 @@ pub fn render(r: &Report) -> String {
         }
     }
     s
+}
+
+/// Every history of client operations (invocations, their real-time order,
+/// results) reachable in `cfg`, searched to the end: what `linearizable`
+/// judges. A reduction is sound for the histories when it keeps this set
+/// (`proofs/tests/reductions.rs`).
+pub fn histories(cfg: ModelConfig, threads: usize) -> std::collections::BTreeSet<String> {
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+    let symmetric = cfg.symmetry;
+    let mut model = VivaceModel::new(cfg);
+    model.history_log = Some(seen.clone());
+    let mut b = model.checker().threads(threads);
+    if symmetric {
+        b = b.symmetry();
+    }
+    let c = b.spawn_dfs().join();
+    assert!(c.is_done(), "the search for histories finished");
+    drop(c);
+    let out = seen.lock().expect("no search thread panicked").clone();
+    out
 }

@@ -48,6 +48,9 @@ fn ow_ts_keeping_the_old_value_loses_an_update() {
             steps += 1;
             assert!(steps < 200, "the schedule terminates");
         }
+        // The schedule ran to its end: both executes returned, so the
+        // verdict below judges a whole history, not a prefix.
+        assert!(m.all_finished(&s), "every operation returned: {:?}", s.history);
         s
     };
     let bad = run(Mutation::WTsKeepsOldValue);

@@ -1,31 +1,34 @@
-//! Every mutant must be refuted: the property that catches it is violated,
-//! with a counterexample. One thread, so the number of states visited until
-//! the violation is deterministic, and pinned.
+//! Every mutant must be refuted in a configuration of record, with every
+//! reduction on: the property that catches it is violated, with a
+//! counterexample. One thread, so the number of states visited until the
+//! violation is deterministic, and pinned.
 
 use vivace_proofs::mutants;
 use vivace_proofs::run::{check, RunOptions};
 
-/// States visited until the violation, by mutant.
-const PINNED: &[(&str, usize)] = &[
-    ("w-ts-before-local-majority", 42660),
-    ("r-data-lower-ts", 649199),
-    ("w-ts-keeps-old-value", 1379342),
-    ("abd-read-skips-write-back", 4406),
-    ("read-skips-write-back", 7952),
-    ("skip-write-back-c1-only", 9969),
-    ("write-back-phase1-ts", 36432),
-    ("w-remote-stores-lower", 396168),
-    ("or-ts-accepts-equal", 33790),
-    ("clock-goes-backwards", 1535),
-    ("or-data-waits-for-ts", 108028),
-    ("commit-wait-too-short", 1535),
-    ("parallel-write-back-ignores-c2", 399207),
-    ("parallel-write-back-no-wait", 32538),
-    ("fewer-replicas-no-fallback", 3041),
-    ("exec-applies-to-other-ts", 344389),
-    ("exec-no-fallback", 1519),
-    ("delegation-no-fallback", 1538),
-    ("delegation-fallback-new-timestamp", 91639),
+/// States visited until the violation, by mutant (none for the two whose
+/// searches take minutes: their tests are ignored, `mutants` runs them).
+const PINNED: &[(&str, Option<usize>)] = &[
+    ("w-ts-before-local-majority", Some(41314)),
+    ("r-data-serves-bottom", Some(550836)),
+    ("r-data-lower-ts", Some(394560)),
+    ("w-ts-keeps-old-value", Some(954300)),
+    ("abd-read-skips-write-back", Some(3836)),
+    ("read-skips-write-back", Some(136227)),
+    ("skip-write-back-c1-only", Some(146027)),
+    ("write-back-phase1-ts", Some(407584)),
+    ("w-remote-stores-lower", Some(453112)),
+    ("or-ts-accepts-equal", Some(440219)),
+    ("clock-goes-backwards", Some(259579)),
+    ("or-data-waits-for-ts", Some(292605)),
+    ("commit-wait-too-short", Some(259579)),
+    ("parallel-write-back-ignores-c2", None),
+    ("parallel-write-back-no-wait", Some(507334)),
+    ("fewer-replicas-no-fallback", Some(754678)),
+    ("exec-applies-to-other-ts", Some(291207)),
+    ("exec-no-fallback", Some(15050)),
+    ("delegation-no-fallback", Some(63046)),
+    ("delegation-fallback-new-timestamp", None),
 ];
 
 /// One mutant at a time: breadth-first searches hold gigabytes.
@@ -42,9 +45,9 @@ fn refute(name: &str) {
         threads: 1,
         stop_at_violation: true,
         progress_every: None,
-        witness: true,
+        coverage: false,
     };
-    let r = check((m.config)(), opts);
+    let r = check(m.model_config(), opts);
     assert_eq!(
         r.properties[m.refuted_by], "violated",
         "{name}: not refuted"
@@ -58,15 +61,33 @@ fn refute(name: &str) {
         "{name}: counterexample has steps"
     );
     let pinned = PINNED.iter().find(|(n, _)| *n == name).expect("pinned").1;
-    assert_eq!(r.unique_states, pinned, "{name}: state count changed");
+    if let Some(pinned) = pinned {
+        assert_eq!(r.unique_states, pinned, "{name}: state count changed");
+    }
 }
 
 #[test]
 fn every_mutant_is_listed_here() {
     let names: Vec<&str> = mutants::all().iter().map(|m| m.name).collect();
-    assert!(names.len() >= 8, "the issue asks for at least 8 mutants");
     for n in &names {
         assert!(PINNED.iter().any(|(p, _)| p == n), "{n} has no test");
+    }
+    assert_eq!(names.len(), PINNED.len(), "a pinned mutant no longer exists");
+}
+
+/// Each mutant is refuted in a configuration that `check --all` proves for
+/// its algorithm, not in a setup of its own.
+#[test]
+fn every_mutant_is_refuted_in_a_configuration_of_record() {
+    for m in mutants::all() {
+        let of_record = vivace_proofs::config::ModelConfig::all_of_record(m.algorithm);
+        assert!(
+            of_record.iter().any(|c| c == m.config),
+            "{}: {}/{} is not of record",
+            m.name,
+            m.algorithm.name(),
+            m.config
+        );
     }
 }
 
@@ -81,6 +102,10 @@ fn or_data_waits_for_ts() {
 #[test]
 fn w_ts_before_local_majority() {
     refute("w-ts-before-local-majority");
+}
+#[test]
+fn r_data_serves_bottom() {
+    refute("r-data-serves-bottom");
 }
 #[test]
 fn r_data_lower_ts() {
@@ -118,7 +143,11 @@ fn or_ts_accepts_equal() {
 fn clock_goes_backwards() {
     refute("clock-goes-backwards");
 }
+/// 13.9 million states breadth first (8.5 minutes and 16 GiB on 2 cores)
+/// before the violation in `vivace_rw/two-writes+parallel_writeback`; too
+/// long for every test run, so `mutants` refutes it.
 #[test]
+#[ignore = "minutes of search: run by `vivace-proofs mutants`"]
 fn parallel_write_back_ignores_c2() {
     refute("parallel-write-back-ignores-c2");
 }
@@ -142,46 +171,11 @@ fn exec_no_fallback() {
 fn delegation_no_fallback() {
     refute("delegation-no-fallback");
 }
+/// 7.3 million states (7.5 minutes on 2 cores) before the violation in
+/// `vivace_rmw/base+delegation`: too long for every test run; `mutants`
+/// (the main job's companion, recorded in `proofs/records/`) refutes it.
 #[test]
+#[ignore = "minutes of search: run by `vivace-proofs mutants`"]
 fn delegation_fallback_new_timestamp() {
     refute("delegation-fallback-new-timestamp");
-}
-
-/// The mutants' own configurations without the mutation hold, so that each
-/// refutation is the mutation's doing and not the setup's: every `always`
-/// property holds (`sometimes` ones are not looked for without the
-/// reduction here). Configurations of record among them, such as `crash`,
-/// are proven by `check --all`; `lossy-crash` is left out (see below).
-#[test]
-fn controls_hold() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let of_record = |name: &str| {
-        vivace_proofs::config::ModelConfig::OF_RECORD
-            .iter()
-            .any(|r| name == *r || name.starts_with(&format!("{r}+")))
-    };
-    let mut checked = 0;
-    for cfg in mutants::controls() {
-        // Three-server configurations (`small` and those built from it);
-        // `lossy-crash` (base with two losses and a crash) is too large for
-        // a test.
-        if of_record(&cfg.name) || cfg.servers.len() > 3 {
-            continue;
-        }
-        let name = format!("{}/{}", cfg.algorithm.name(), cfg.name);
-        let only_safety = RunOptions {
-            threads: 1,
-            progress_every: None,
-            witness: false,
-            ..RunOptions::default()
-        };
-        let r = check(cfg, only_safety);
-        assert!(r.exhaustive, "{name}: search finished");
-        for (p, v) in &r.properties {
-            assert!(v != "violated", "{name}: {p} {v}");
-        }
-        assert_eq!(r.properties["linearizable"], "holds", "{name}");
-        checked += 1;
-    }
-    assert!(checked >= 4, "only {checked} controls checked");
 }
