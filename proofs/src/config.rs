@@ -538,7 +538,7 @@ impl ModelConfig {
         (Algorithm::VivaceRw, "base+writeback_skip"),
         (Algorithm::VivaceRw, "base+parallel_writeback"),
         (Algorithm::VivaceRw, "base+fewer_replicas"),
-        (Algorithm::VivaceRw, "base+delegation"),
+        (Algorithm::VivaceRw, "crash+delegation"),
         (Algorithm::VivaceRw, "skew-commit-wait"),
         (Algorithm::LanRmw, "base"),
         (Algorithm::VivaceRmw, "base"),

@@ -382,8 +382,13 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
             ));
         }
     }
-    let reads = cfg.clients.iter().flat_map(|c| &c.ops).filter(|o| **o == Op::Read).count();
-    if !cfg.algorithm.is_rmw() && reads > 1 {
+    // A client that reads twice: its second read can follow its first while
+    // a write the first one returned is still in progress.
+    let reads_twice = cfg
+        .clients
+        .iter()
+        .any(|c| c.ops.iter().filter(|o| **o == Op::Read).count() > 1);
+    if !cfg.algorithm.is_rmw() && reads_twice {
         p.push(Property::sometimes(WRITE_BACK_OBSERVED, write_back_observed));
     }
     if vivace && !exec {
