@@ -336,9 +336,14 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     if cfg.network == Network::Unordered && !takeover {
         p.push(Property::always(PROGRESS, progress));
     }
+    // What the workload can show: a read needs a reader; an OR-DATA waits
+    // only for the value of an earlier execute.
+    let ops = cfg.clients.iter().flat_map(|c| &c.ops);
+    let reads = ops.clone().filter(|o| **o == Op::Read).count();
+    let executes = ops.filter(|o| matches!(o, Op::Execute(_))).count();
     if cfg.algorithm.is_rmw() {
         p.push(Property::sometimes(RMW_ABORTS, rmw_aborts));
-    } else {
+    } else if reads > 0 {
         p.push(Property::sometimes(
             READ_SEES_CONCURRENT_WRITE,
             read_sees_concurrent_write,
@@ -364,17 +369,19 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     }
     if cfg.algorithm == Algorithm::VivaceRw {
         p.push(Property::sometimes(TS_WITHOUT_VALUE, ts_without_value));
-        p.push(Property::sometimes(READ_WAITS, read_waits));
-        p.push(Property::sometimes(
-            WAITING_READ_ANSWERED,
-            waiting_read_answered,
-        ));
+        if reads > 0 {
+            p.push(Property::sometimes(READ_WAITS, read_waits));
+            p.push(Property::sometimes(
+                WAITING_READ_ANSWERED,
+                waiting_read_answered,
+            ));
+        }
     }
     if cfg.algorithm == Algorithm::VivaceRmw {
         p.push(Property::sometimes(ORDERING_WRITE_WAITS, ts_without_value));
         if exec {
             p.push(Property::sometimes(EXEC_WAITS, exec_waits));
-        } else {
+        } else if executes > 1 {
             p.push(Property::sometimes(OR_DATA_WAITS, or_data_waits));
             p.push(Property::sometimes(
                 WAITING_OR_DATA_ANSWERED,
@@ -392,7 +399,7 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
         p.push(Property::sometimes(WRITE_BACK_OBSERVED, write_back_observed));
     }
     if vivace && !exec {
-        if !delegation {
+        if !delegation && (reads > 0 || cfg.algorithm.is_rmw()) {
             p.push(Property::sometimes(DATA_LOCAL, data_from_local_site));
         }
         // Reachable only if some local replica is not a replica (a replica
