@@ -179,7 +179,12 @@ fn client(site: Site, ops: Vec<Op>) -> ClientSpec {
 impl ModelConfig {
     /// A configuration of `algorithm` named `name` on `layout`, with these
     /// clients, a reliable network and no crash.
-    fn on(algorithm: Algorithm, name: &str, layout: Layout, clients: Vec<ClientSpec>) -> ModelConfig {
+    fn on(
+        algorithm: Algorithm,
+        name: &str,
+        layout: Layout,
+        clients: Vec<ClientSpec>,
+    ) -> ModelConfig {
         ModelConfig {
             name: name.into(),
             algorithm,
@@ -209,9 +214,15 @@ impl ModelConfig {
     /// each, run concurrently.
     fn writer_and_reader(algorithm: Algorithm, reader: Site) -> Vec<ClientSpec> {
         if algorithm.is_rmw() {
-            vec![client(A, vec![append("a")]), client(reader, vec![append("b")])]
+            vec![
+                client(A, vec![append("a")]),
+                client(reader, vec![append("b")]),
+            ]
         } else {
-            vec![client(A, vec![write("a")]), client(reader, vec![Op::Read, Op::Read])]
+            vec![
+                client(A, vec![write("a")]),
+                client(reader, vec![Op::Read, Op::Read]),
+            ]
         }
     }
 
@@ -220,8 +231,17 @@ impl ModelConfig {
     /// servers (see `Layout::three`), two concurrent appends (on four,
     /// Algorithm 3 passes 15 million states unfinished).
     pub fn base(algorithm: Algorithm) -> ModelConfig {
-        let layout = if algorithm.is_rmw() { Layout::three() } else { Layout::four() };
-        Self::on(algorithm, "base", layout, Self::writer_and_reader(algorithm, A))
+        let layout = if algorithm.is_rmw() {
+            Layout::three()
+        } else {
+            Layout::four()
+        };
+        Self::on(
+            algorithm,
+            "base",
+            layout,
+            Self::writer_and_reader(algorithm, A),
+        )
     }
 
     /// `crash`: any one server may crash at any moment, on the paper's
@@ -232,7 +252,12 @@ impl ModelConfig {
     /// 4.3, which `a_local_set_of_one_does_not_survive_its_crash` shows).
     pub fn crash(algorithm: Algorithm) -> ModelConfig {
         let mut cfg = if algorithm.is_rmw() {
-            let mut c = Self::on(algorithm, "crash", Layout::three(), Self::writer_and_reader(algorithm, A));
+            let mut c = Self::on(
+                algorithm,
+                "crash",
+                Layout::three(),
+                Self::writer_and_reader(algorithm, A),
+            );
             c.crashable = Some(vec![1, 2]);
             c
         } else {
@@ -248,9 +273,21 @@ impl ModelConfig {
     /// from their actor (a timeout longer than any delay); RMW on three
     /// servers.
     pub fn lossy(algorithm: Algorithm) -> ModelConfig {
-        let layout = if algorithm.is_rmw() { Layout::three() } else { Layout::four() };
-        let mut cfg = Self::on(algorithm, "lossy", layout, Self::writer_and_reader(algorithm, A));
-        cfg.network = Network::Lossy { drops: 1, spurious: 0 };
+        let layout = if algorithm.is_rmw() {
+            Layout::three()
+        } else {
+            Layout::four()
+        };
+        let mut cfg = Self::on(
+            algorithm,
+            "lossy",
+            layout,
+            Self::writer_and_reader(algorithm, A),
+        );
+        cfg.network = Network::Lossy {
+            drops: 1,
+            spurious: 0,
+        };
         cfg.options.retransmit = true;
         cfg
     }
@@ -258,7 +295,12 @@ impl ModelConfig {
     /// `cross-site`: the writer in site A, the reader (RMW: the second
     /// appender) in site B, each site with its own local set.
     pub fn cross_site(algorithm: Algorithm) -> ModelConfig {
-        Self::on(algorithm, "cross-site", Layout::cross_site(), Self::writer_and_reader(algorithm, B))
+        Self::on(
+            algorithm,
+            "cross-site",
+            Layout::cross_site(),
+            Self::writer_and_reader(algorithm, B),
+        )
     }
 
     /// `ties`: two clients take equal clock times (each client's k-th
@@ -271,7 +313,10 @@ impl ModelConfig {
         let clients = if algorithm.is_rmw() {
             Self::writer_and_reader(algorithm, A)
         } else {
-            vec![client(A, vec![write("a"), Op::Read]), client(A, vec![write("b")])]
+            vec![
+                client(A, vec![write("a"), Op::Read]),
+                client(A, vec![write("b")]),
+            ]
         };
         let mut cfg = Self::on(algorithm, "ties", Layout::three(), clients);
         cfg.clock = ClockMode::PerClient;
@@ -299,7 +344,10 @@ impl ModelConfig {
     pub fn duplicates(algorithm: Algorithm) -> ModelConfig {
         let mut cfg = Self::tiny(algorithm);
         cfg.name = "duplicates".into();
-        cfg.network = Network::Lossy { drops: 1, spurious: 1 };
+        cfg.network = Network::Lossy {
+            drops: 1,
+            spurious: 1,
+        };
         cfg.options.retransmit = true;
         cfg
     }
@@ -310,9 +358,21 @@ impl ModelConfig {
     /// stored its value can lose the value (the mutant
     /// `w-ts-before-local-majority`).
     pub fn lossy_crash(algorithm: Algorithm) -> ModelConfig {
-        let op = if algorithm.is_rmw() { append("a") } else { write("a") };
-        let mut cfg = Self::on(algorithm, "lossy-crash", Layout::figure5(), vec![client(A, vec![op])]);
-        cfg.network = Network::Lossy { drops: 2, spurious: 0 };
+        let op = if algorithm.is_rmw() {
+            append("a")
+        } else {
+            write("a")
+        };
+        let mut cfg = Self::on(
+            algorithm,
+            "lossy-crash",
+            Layout::figure5(),
+            vec![client(A, vec![op])],
+        );
+        cfg.network = Network::Lossy {
+            drops: 2,
+            spurious: 0,
+        };
         cfg.options.retransmit = true;
         cfg.max_crashes = 1;
         cfg
@@ -355,7 +415,10 @@ impl ModelConfig {
         if name.ends_with("crash") {
             cfg.max_crashes = 1;
         } else {
-            cfg.network = Network::Lossy { drops: 1, spurious: 0 };
+            cfg.network = Network::Lossy {
+                drops: 1,
+                spurious: 0,
+            };
             cfg.options.retransmit = true;
         }
         cfg.options.delegation = true;
@@ -366,9 +429,15 @@ impl ModelConfig {
     /// write then read (RMW: two appends each). For tests.
     pub fn small(algorithm: Algorithm) -> ModelConfig {
         let clients = if algorithm.is_rmw() {
-            vec![client(A, vec![append("a"), append("a")]), client(A, vec![append("b"), append("b")])]
+            vec![
+                client(A, vec![append("a"), append("a")]),
+                client(A, vec![append("b"), append("b")]),
+            ]
         } else {
-            vec![client(A, vec![write("a"), Op::Read]), client(A, vec![write("b"), Op::Read])]
+            vec![
+                client(A, vec![write("a"), Op::Read]),
+                client(A, vec![write("b"), Op::Read]),
+            ]
         };
         Self::on(algorithm, "small", Layout::three(), clients)
     }
@@ -388,8 +457,16 @@ impl ModelConfig {
     /// by default: clock-free ABD, 3 servers, 2 clients that each write then
     /// read, unordered non-duplicating network.
     pub fn stateright_default() -> ModelConfig {
-        let clients = vec![client(A, vec![write("a"), Op::Read]), client(A, vec![write("b"), Op::Read])];
-        let mut cfg = Self::on(Algorithm::Abd, "stateright-default", Layout::three(), clients);
+        let clients = vec![
+            client(A, vec![write("a"), Op::Read]),
+            client(A, vec![write("b"), Op::Read]),
+        ];
+        let mut cfg = Self::on(
+            Algorithm::Abd,
+            "stateright-default",
+            Layout::three(),
+            clients,
+        );
         cfg.servers = vec![A, A, A];
         cfg.local_sets = vec![];
         cfg.timestamps = TimestampMode::QueryMajority;
@@ -422,11 +499,19 @@ impl ModelConfig {
     pub fn extra_of_record(algorithm: Algorithm) -> Vec<String> {
         let switches: &[&str] = match algorithm {
             Algorithm::Abd => &["writeback_skip"],
-            Algorithm::VivaceRw => &["writeback_skip", "parallel_writeback", "fewer_replicas", "delegation"],
+            Algorithm::VivaceRw => &[
+                "writeback_skip",
+                "parallel_writeback",
+                "fewer_replicas",
+                "delegation",
+            ],
             Algorithm::VivaceRmw => &["execute_at_replicas", "delegation"],
             Algorithm::LanRmw => &[],
         };
-        let mut v: Vec<String> = ["ties", "duplicates"].iter().map(|s| s.to_string()).collect();
+        let mut v: Vec<String> = ["ties", "duplicates"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         match algorithm {
             Algorithm::Abd => v.extend(["two-writes", "stateright-default"].map(String::from)),
             Algorithm::VivaceRw => v.extend(
@@ -519,9 +604,22 @@ impl ModelConfig {
     /// switches (`check --list`).
     pub fn names(algorithm: Algorithm) -> Vec<&'static str> {
         [
-            "base", "crash", "lossy", "cross-site", "ties", "duplicates", "two-writes", "lossy-crash",
-            "stateright-default", "small", "tiny", "skew", "skew-clock-free", "skew-commit-wait",
-            "takeover-crash", "takeover-lossy",
+            "base",
+            "crash",
+            "lossy",
+            "cross-site",
+            "ties",
+            "duplicates",
+            "two-writes",
+            "lossy-crash",
+            "stateright-default",
+            "small",
+            "tiny",
+            "skew",
+            "skew-clock-free",
+            "skew-commit-wait",
+            "takeover-crash",
+            "takeover-lossy",
         ]
         .into_iter()
         .filter(|n| Self::named(algorithm, n).is_some())

@@ -28,11 +28,11 @@
 //! reach, the collected one reaches too.
 
 use crate::model::Envelope;
+use stateright::actor::{Actor, Command, Out};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
-use stateright::actor::{Actor, Command, Out};
-use std::borrow::Cow;
 use vivace_spec::replica::{Parked, ServerState};
 use vivace_spec::{Id, Msg, Node, NodeState, ReqId, Timer};
 
@@ -207,7 +207,9 @@ impl Auditor {
     pub fn transition(&self, actor: usize, s: &Hashed<NodeState>, input: Input) {
         let key = (s.clone(), input);
         let shard = shard_of(actor, &key);
-        let mut shard = self.shards[shard].lock().expect("no search thread panicked");
+        let mut shard = self.shards[shard]
+            .lock()
+            .expect("no search thread panicked");
         shard.entry(actor).or_default().transitions.insert(key);
     }
 
@@ -248,7 +250,11 @@ impl Auditor {
         let mut breaches = Vec::new();
         let mut breach = |premise, actor, what: String| {
             if breaches.len() < 5 {
-                breaches.push(Breach { premise, actor, what });
+                breaches.push(Breach {
+                    premise,
+                    actor,
+                    what,
+                });
             }
         };
         // Every local state: before and after each transition too.
@@ -295,20 +301,23 @@ impl Auditor {
             for p in &a.parked {
                 for (s, input) in &a.transitions {
                     match parked_aside(actor, id, s, input, p) {
-                        Ok(replies) => synthesized.extend(replies.into_iter().map(|msg| {
-                            Envelope {
+                        Ok(replies) => {
+                            synthesized.extend(replies.into_iter().map(|msg| Envelope {
                                 src: id,
                                 dst: p.from,
                                 msg,
-                            }
-                        })),
+                            }))
+                        }
                         Err(why) => breach("P", i, format!("{p:?} at {s:?} on {input:?}: {why}")),
                     }
                 }
             }
         }
         for env in synthesized {
-            all.entry(usize::from(env.dst)).or_default().replies.insert(env);
+            all.entry(usize::from(env.dst))
+                .or_default()
+                .replies
+                .insert(env);
         }
         // M: requesters only move forward; N: a dead reply changes nothing.
         for (&i, a) in &all {
@@ -318,12 +327,21 @@ impl Auditor {
                 let (after, _) = step(actor, id, s, input);
                 if let (NodeState::Client(x), NodeState::Client(y)) = (&**s, &after) {
                     if client_floor(y) < client_floor(x) {
-                        breach("M", i, format!("the request floor goes down on {input:?} at {s:?}"));
+                        breach(
+                            "M",
+                            i,
+                            format!("the request floor goes down on {input:?} at {s:?}"),
+                        );
                     }
                 }
                 for r in &a.replies {
-                    if reply_dead(s, r.src, r.msg.req()) && !reply_dead(&after, r.src, r.msg.req()) {
-                        breach("M", i, format!("{r:?} is dead at {s:?} but not after {input:?}"));
+                    if reply_dead(s, r.src, r.msg.req()) && !reply_dead(&after, r.src, r.msg.req())
+                    {
+                        breach(
+                            "M",
+                            i,
+                            format!("{r:?} is dead at {s:?} but not after {input:?}"),
+                        );
                     }
                 }
             }

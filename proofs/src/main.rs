@@ -134,7 +134,10 @@ fn run(cli: Cli) -> Result<bool, String> {
                     println!("  of record: {}", ModelConfig::all_of_record(a).join(" "));
                     println!("  others:    {}", ModelConfig::names(a).join(" "));
                 }
-                let tier: Vec<String> = ModelConfig::CI_TIER.iter().map(|(a, c)| format!("{}/{c}", a.name())).collect();
+                let tier: Vec<String> = ModelConfig::CI_TIER
+                    .iter()
+                    .map(|(a, c)| format!("{}/{c}", a.name()))
+                    .collect();
                 println!("ci tier: {}", tier.join(" "));
                 return Ok(true);
             }
@@ -281,7 +284,12 @@ fn run(cli: Cli) -> Result<bool, String> {
             }
             Ok(ok)
         }
-        Cmd::Mutants { json, only, ci, list } => {
+        Cmd::Mutants {
+            json,
+            only,
+            ci,
+            list,
+        } => {
             if list {
                 for m in mutants::all() {
                     println!(
@@ -313,10 +321,11 @@ fn run(cli: Cli) -> Result<bool, String> {
                 r.refuted_by = Some(m.refuted_by.to_string());
                 let refuted = r.violated(m.refuted_by);
                 ok &= refuted;
-                let steps = r
-                    .counterexample
-                    .as_ref()
-                    .map_or(0, |c| c.iter().filter(|l| !l.starts_with("history") && !l.starts_with("crashed")).count());
+                let steps = r.counterexample.as_ref().map_or(0, |c| {
+                    c.iter()
+                        .filter(|l| !l.starts_with("history") && !l.starts_with("crashed"))
+                        .count()
+                });
                 let of_record = format!("{}/{}", m.algorithm.name(), m.config);
                 emit(&r, json);
                 if !json {
@@ -335,7 +344,14 @@ fn run(cli: Cli) -> Result<bool, String> {
                     }
                     println!("  why: {}\n", m.why);
                 }
-                rows.push((m.name, of_record, m.refuted_by, refuted, steps, r.unique_states));
+                rows.push((
+                    m.name,
+                    of_record,
+                    m.refuted_by,
+                    refuted,
+                    steps,
+                    r.unique_states,
+                ));
             }
             if rows.is_empty() {
                 let names: Vec<&str> = mutants::all().iter().map(|m| m.name).collect();
@@ -346,9 +362,16 @@ fn run(cli: Cli) -> Result<bool, String> {
                 ));
             }
             if !json {
-                println!("{:<36} {:<40} {:<13} {:>6} {:>10}", "mutant", "refuted in", "by", "steps", "states");
+                println!(
+                    "{:<36} {:<40} {:<13} {:>6} {:>10}",
+                    "mutant", "refuted in", "by", "steps", "states"
+                );
                 for (name, of_record, by, refuted, steps, states) in &rows {
-                    let by = if *refuted { by.to_string() } else { format!("NOT {by}") };
+                    let by = if *refuted {
+                        by.to_string()
+                    } else {
+                        format!("NOT {by}")
+                    };
                     println!("{name:<36} {of_record:<40} {by:<13} {steps:>6} {states:>10}");
                 }
             }

@@ -130,7 +130,9 @@ impl VivaceModel {
         let (deployment, actors) = cfg.build();
         VivaceModel {
             deployment,
-            auditor: cfg.collect_dead_messages.then(|| Arc::new(Auditor::default())),
+            auditor: cfg
+                .collect_dead_messages
+                .then(|| Arc::new(Auditor::default())),
             cfg,
             actors,
             history_log: None,
@@ -164,7 +166,9 @@ impl VivaceModel {
         let actor = &self.actors[i];
         match &input {
             Input::Deliver(src, msg) => actor.on_msg(id, &mut cow, *src, msg.clone(), &mut out),
-            Input::Timeout => actor.on_timeout(id, &mut cow, &vivace_spec::Timer::Retransmit, &mut out),
+            Input::Timeout => {
+                actor.on_timeout(id, &mut cow, &vivace_spec::Timer::Retransmit, &mut out)
+            }
         }
         if let Cow::Owned(next) = cow {
             if next != *before {
@@ -174,8 +178,16 @@ impl VivaceModel {
         if let (NodeState::Server(b), NodeState::Server(a)) = (&*before, &*state.nodes[i]) {
             // A request parked before this step and answered by it.
             for p in b.parked.difference(&a.parked) {
-                if p.exec.is_none() && out.iter().any(|c| matches!(c, Command::Send(to, m) if *to == p.from && m.req() == p.req)) {
-                    let e = if p.rmw { Event::WaitingOrDataAnswered } else { Event::WaitingReadAnswered };
+                if p.exec.is_none()
+                    && out.iter().any(
+                        |c| matches!(c, Command::Send(to, m) if *to == p.from && m.req() == p.req),
+                    )
+                {
+                    let e = if p.rmw {
+                        Event::WaitingOrDataAnswered
+                    } else {
+                        Event::WaitingReadAnswered
+                    };
                     self.events[e as usize].store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             }
@@ -397,7 +409,11 @@ impl VivaceModel {
             let NodeState::Server(s) = &*state.nodes[i] else {
                 continue;
             };
-            if !s.parked.iter().any(|p| self.parked_dead(state, touched, i, p)) {
+            if !s
+                .parked
+                .iter()
+                .any(|p| self.parked_dead(state, touched, i, p))
+            {
                 continue;
             }
             let (gone, kept): (Vec<_>, Vec<_>) = s
@@ -419,7 +435,10 @@ impl VivaceModel {
     /// Whether some server holds a parked request that is garbage.
     fn parked_garbage(&self, state: &State, touched: IdSet) -> bool {
         (0..self.cfg.servers.len()).any(|i| match &*state.nodes[i] {
-            NodeState::Server(s) => s.parked.iter().any(|p| self.parked_dead(state, touched, i, p)),
+            NodeState::Server(s) => s
+                .parked
+                .iter()
+                .any(|p| self.parked_dead(state, touched, i, p)),
             _ => false,
         })
     }
@@ -427,14 +446,21 @@ impl VivaceModel {
     /// Whether the request `p` parked at server `i` is garbage: its
     /// requester will not accept the reply, and (an EXEC) applying it would
     /// change nothing, as it was applied or will be rejected.
-    fn parked_dead(&self, state: &State, touched: IdSet, i: usize, p: &vivace_spec::replica::Parked) -> bool {
+    fn parked_dead(
+        &self,
+        state: &State,
+        touched: IdSet,
+        i: usize,
+        p: &vivace_spec::replica::Parked,
+    ) -> bool {
         if !touched.contains(Id::from(i)) && !touched.contains(p.from) {
             return false;
         }
         let NodeState::Server(s) = &*state.nodes[i] else {
             return false;
         };
-        (state.crashed.contains(p.from) || reply_dead(&state.nodes[usize::from(p.from)], Id::from(i), p.req))
+        (state.crashed.contains(p.from)
+            || reply_dead(&state.nodes[usize::from(p.from)], Id::from(i), p.req))
             && p.exec
                 .as_ref()
                 .is_none_or(|e| s.objects.get(&p.key).is_some_and(|o| exec_inert(o, e.ots)))
@@ -544,7 +570,13 @@ impl Model for VivaceModel {
                 let at = state.net.binary_search(&env).ok()?;
                 state.net.remove(at);
                 let Envelope { src, dst, msg } = env.clone();
-                self.step_actor(&mut state, &mut touched, dst, Input::Deliver(src, msg), Some(&env));
+                self.step_actor(
+                    &mut state,
+                    &mut touched,
+                    dst,
+                    Input::Deliver(src, msg),
+                    Some(&env),
+                );
             }
             Action::Drop(env) => {
                 let at = state.net.binary_search(&env).ok()?;

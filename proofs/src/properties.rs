@@ -396,7 +396,10 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
         .iter()
         .any(|c| c.ops.iter().filter(|o| **o == Op::Read).count() > 1);
     if !cfg.algorithm.is_rmw() && reads_twice {
-        p.push(Property::sometimes(WRITE_BACK_OBSERVED, write_back_observed));
+        p.push(Property::sometimes(
+            WRITE_BACK_OBSERVED,
+            write_back_observed,
+        ));
     }
     if vivace && !exec {
         if !delegation && (reads > 0 || cfg.algorithm.is_rmw()) {

@@ -125,10 +125,6 @@ impl Default for RunOptions {
 /// Checks one configuration: one search, then the premises of garbage
 /// collection on everything the search recorded (see [`crate::garbage`]).
 pub fn check(cfg: ModelConfig, opts: RunOptions) -> Report {
-    check_once(cfg, opts)
-}
-
-fn check_once(cfg: ModelConfig, opts: RunOptions) -> Report {
     let name = format!("{}/{}", cfg.algorithm.name(), cfg.name);
     let algorithm = cfg.algorithm.name().to_string();
     let config = cfg.name.clone();

@@ -267,12 +267,17 @@ pub fn check_automorphisms(cfg: &ModelConfig, groups: &[Vec<usize>]) -> Result<u
                 for s in &seen {
                     let r = rename(s, &m);
                     if !seen.contains(&r) {
-                        return Err(format!("swapping {a} and {b}: the renamed state is not reachable: {s:?}"));
+                        return Err(format!(
+                            "swapping {a} and {b}: the renamed state is not reachable: {s:?}"
+                        ));
                     }
-                    let mut mapped: Vec<State> = successors(s).iter().map(|t| rename(t, &m)).collect();
+                    let mut mapped: Vec<State> =
+                        successors(s).iter().map(|t| rename(t, &m)).collect();
                     mapped.sort();
                     if mapped != successors(&r) {
-                        return Err(format!("swapping {a} and {b}: the successors differ at {s:?}"));
+                        return Err(format!(
+                            "swapping {a} and {b}: the successors differ at {s:?}"
+                        ));
                     }
                 }
             }

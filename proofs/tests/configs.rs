@@ -73,7 +73,11 @@ fn tiny() {
 #[test]
 fn vivace_rmw_tiny() {
     let r = proves(ModelConfig::tiny(Algorithm::VivaceRmw), PINNED_TINY[3]);
-    for p in [ORDERING_WRITE_WAITS, OR_DATA_WAITS, WAITING_OR_DATA_ANSWERED] {
+    for p in [
+        ORDERING_WRITE_WAITS,
+        OR_DATA_WAITS,
+        WAITING_OR_DATA_ANSWERED,
+    ] {
         assert_eq!(r.properties[p], "reached", "{p}");
     }
 }
@@ -109,7 +113,10 @@ fn of_record_base() {
 /// local replica (Figure 3).
 #[test]
 fn of_record_cross_site() {
-    let r = proves(ModelConfig::cross_site(Algorithm::VivaceRw), PINNED_CROSS_SITE);
+    let r = proves(
+        ModelConfig::cross_site(Algorithm::VivaceRw),
+        PINNED_CROSS_SITE,
+    );
     assert_eq!(r.properties[DATA_REMOTE], "reached");
 }
 
@@ -151,7 +158,10 @@ fn a_local_set_of_one_does_not_survive_its_crash() {
 /// 2's `lossy` of record is `tiny`'s, above).
 #[test]
 fn lossy_tiny() {
-    for (i, a) in [Algorithm::Abd, Algorithm::VivaceRw].into_iter().enumerate() {
+    for (i, a) in [Algorithm::Abd, Algorithm::VivaceRw]
+        .into_iter()
+        .enumerate()
+    {
         proves(lossy(ModelConfig::tiny(a)), PINNED_LOSSY[i]);
     }
 }
@@ -201,7 +211,10 @@ fn reports_name_the_optimizations_and_the_clock() {
         .expect("a report is JSON");
     assert_eq!(row["optimizations"], serde_json::json!([]));
     assert_eq!(row["clock"], "clock_free");
-    assert_eq!(ModelConfig::skew(Algorithm::VivaceRw).clock_name(), "skewed");
+    assert_eq!(
+        ModelConfig::skew(Algorithm::VivaceRw).clock_name(),
+        "skewed"
+    );
 }
 
 /// Clocks skewed by 3 ticks: Algorithm 1 with the paper's timestamps is
@@ -258,8 +271,14 @@ fn read_optimizations_hold_and_are_taken() {
             assert_eq!(r.properties[DATA_FROM_ONE], "reached", "{name}");
         }
     }
-    let both = named(Algorithm::VivaceRw, "base+parallel_writeback+fewer_replicas");
-    assert_eq!(both.optimizations(), ["parallel_writeback", "fewer_replicas"]);
+    let both = named(
+        Algorithm::VivaceRw,
+        "base+parallel_writeback+fewer_replicas",
+    );
+    assert_eq!(
+        both.optimizations(),
+        ["parallel_writeback", "fewer_replicas"]
+    );
     assert!(ModelConfig::named(Algorithm::VivaceRmw, "base+fewer_replicas").is_none());
 }
 

@@ -50,7 +50,11 @@ fn ow_ts_keeping_the_old_value_loses_an_update() {
         }
         // The schedule ran to its end: both executes returned, so the
         // verdict below judges a whole history, not a prefix.
-        assert!(m.all_finished(&s), "every operation returned: {:?}", s.history);
+        assert!(
+            m.all_finished(&s),
+            "every operation returned: {:?}",
+            s.history
+        );
         s
     };
     let bad = run(Mutation::WTsKeepsOldValue);

@@ -72,7 +72,11 @@ fn every_mutant_is_listed_here() {
     for n in &names {
         assert!(PINNED.iter().any(|(p, _)| p == n), "{n} has no test");
     }
-    assert_eq!(names.len(), PINNED.len(), "a pinned mutant no longer exists");
+    assert_eq!(
+        names.len(),
+        PINNED.len(),
+        "a pinned mutant no longer exists"
+    );
 }
 
 /// Each mutant is refuted in a configuration that `check --all` proves for

@@ -61,7 +61,11 @@ fn keeps_the_histories(cfg: ModelConfig, (what, off): (&str, Off), at_least: usi
 /// Two writes and two reads on three servers: 50 histories for ABD and
 /// Algorithm 1.
 fn two_writes_two_reads(a: Algorithm, switch: Option<&str>) -> ModelConfig {
-    let mut cfg = on_three(a, "ww|rr", [vec![write("a"), write("b")], vec![Op::Read, Op::Read]]);
+    let mut cfg = on_three(
+        a,
+        "ww|rr",
+        [vec![write("a"), write("b")], vec![Op::Read, Op::Read]],
+    );
     if let Some(sw) = switch {
         cfg.name = format!("ww|rr+{sw}");
         let o = &mut cfg.options;
@@ -90,7 +94,12 @@ fn symmetry_keeps_the_histories_of_abd() {
 #[test]
 #[ignore = "long: cargo test --release -p vivace-proofs --test reductions -- --ignored"]
 fn symmetry_keeps_the_histories_of_algorithm_1_with_each_switch() {
-    for sw in [None, Some("writeback_skip"), Some("parallel_writeback"), Some("delegation")] {
+    for sw in [
+        None,
+        Some("writeback_skip"),
+        Some("parallel_writeback"),
+        Some("delegation"),
+    ] {
         keeps_the_histories(two_writes_two_reads(Algorithm::VivaceRw, sw), SYMMETRY, 50);
     }
 }
@@ -139,7 +148,10 @@ fn the_auditor_catches_a_handler_that_breaks_a_premise() {
     assert_eq!(r.premises, "violated");
     assert!(!r.proves(), "a search with a failed premise proves nothing");
     let breaches = r.breaches.expect("breaches listed");
-    assert!(breaches.iter().any(|b| b.starts_with("premise R")), "{breaches:?}");
+    assert!(
+        breaches.iter().any(|b| b.starts_with("premise R")),
+        "{breaches:?}"
+    );
 }
 
 /// The reductions together still let the checker find the bug of R-DATA
@@ -147,7 +159,11 @@ fn the_auditor_catches_a_handler_that_breaks_a_premise() {
 /// writer and a reader that reads twice on three servers.
 #[test]
 fn reductions_do_not_hide_a_bug() {
-    let mut cfg = on_three(Algorithm::VivaceRw, "w|rr", [vec![write("a")], vec![Op::Read, Op::Read]]);
+    let mut cfg = on_three(
+        Algorithm::VivaceRw,
+        "w|rr",
+        [vec![write("a")], vec![Op::Read, Op::Read]],
+    );
     cfg.mutation = vivace_spec::Mutation::RDataServesBottom;
     assert!(cfg.symmetry && cfg.collect_dead_messages);
     let r = check(

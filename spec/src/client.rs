@@ -786,7 +786,11 @@ impl Client {
             // Phase 2: the first R-DATA reply.
             (Phase::RData { mts, c1 }, AckRData { ts: dts, val, .. }) => {
                 let c2 = dts == mts;
-                hit(if c2 { B::ReadDataOfMts } else { B::ReadDataNewer });
+                hit(if c2 {
+                    B::ReadDataOfMts
+                } else {
+                    B::ReadDataNewer
+                });
                 let skip = match mutation {
                     Mutation::ReadSkipsWriteBack => true,
                     Mutation::SkipWriteBackC1Only => c1,

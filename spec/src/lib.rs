@@ -36,8 +36,8 @@
 
 pub mod client;
 pub mod clock;
-pub mod coverage;
 pub mod config;
+pub mod coverage;
 pub mod directory;
 pub mod msg;
 pub mod node;

@@ -515,7 +515,11 @@ impl Server {
                     Mutation::OrTsAcceptsEqual => ots >= o.ots,
                     _ => ots > o.ots,
                 };
-                hit(if accept { B::OrTsAccepts } else { B::OrTsRejects });
+                hit(if accept {
+                    B::OrTsAccepts
+                } else {
+                    B::OrTsRejects
+                });
                 if accept {
                     o.ots = ots;
                     // A parked EXEC of a lower `ots` is now rejected.
