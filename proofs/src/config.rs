@@ -305,13 +305,18 @@ impl ModelConfig {
 
     /// `ties`: two clients take equal clock times (each client's k-th
     /// reading is k), so only the node id orders their timestamps; three
-    /// servers. RW: client 1 writes then reads, client 2 writes. RMW: two
-    /// appends whose timestamps are equal outright (both clients write the
-    /// same node id): the strict `ots > ots[key]` of OR-TS must still let
-    /// at most one through.
+    /// servers. RW: client 1 writes then reads, client 2 writes. RMW:
+    /// client 1 appends twice, client 2 once, with timestamps equal
+    /// outright (both clients write the same node id): the strict
+    /// `ots > ots[key]` of OR-TS must still let at most one through. The
+    /// third append is what lets an OR-DATA wait (with two, 28 thousand
+    /// states and it never does; with three, 1.6 million).
     pub fn ties(algorithm: Algorithm) -> ModelConfig {
         let clients = if algorithm.is_rmw() {
-            Self::writer_and_reader(algorithm, A)
+            vec![
+                client(A, vec![append("a"), append("c")]),
+                client(A, vec![append("b")]),
+            ]
         } else {
             vec![
                 client(A, vec![write("a"), Op::Read]),

@@ -18,7 +18,7 @@ const PINNED: &[(&str, Option<usize>)] = &[
     ("skip-write-back-c1-only", Some(146027)),
     ("write-back-phase1-ts", Some(407584)),
     ("w-remote-stores-lower", Some(453112)),
-    ("or-ts-accepts-equal", Some(440219)),
+    ("or-ts-accepts-equal", Some(1057184)),
     ("clock-goes-backwards", Some(259579)),
     ("or-data-waits-for-ts", Some(292605)),
     ("commit-wait-too-short", Some(259579)),

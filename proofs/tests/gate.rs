@@ -1,0 +1,110 @@
+//! The check suite `cargo mutants` runs against each mutant of `spec/src`
+//! (`docs/mutation-testing.md`): small configurations of every algorithm
+//! and switch, cheapest first, each searched to the end with every
+//! reduction on. A mutant is caught when a safety property is violated, the
+//! premises of garbage collection fail, or a path the configuration reaches
+//! on the real code (a `sometimes` property) is no longer reached.
+//!
+//! Ignored in `cargo test` (the pinned tests in `configs.rs` check the same
+//! configurations); `cargo mutants` runs it with `--include-ignored`.
+
+use vivace_proofs::config::{ModelConfig, Network};
+use vivace_proofs::properties::*;
+use vivace_proofs::run::{check, RunOptions, Search};
+use vivace_spec::clock::ClockMode;
+use vivace_spec::Algorithm;
+
+fn named(a: Algorithm, name: &str) -> ModelConfig {
+    ModelConfig::named(a, name).unwrap_or_else(|| panic!("{} has {name}", a.name()))
+}
+
+fn lossy_tiny(a: Algorithm) -> ModelConfig {
+    let mut cfg = ModelConfig::tiny(a);
+    cfg.name = "tiny-lossy".into();
+    cfg.network = Network::Lossy {
+        drops: 1,
+        spurious: 0,
+    };
+    cfg.options.retransmit = true;
+    cfg
+}
+
+/// Algorithm 3 with colliding timestamps and two appends: 28 thousand
+/// states, where `ties` of record (three appends) has 1.6 million. Two
+/// appends never make an OR-DATA wait.
+fn rmw_two_ties() -> ModelConfig {
+    let mut cfg = ModelConfig::tiny(Algorithm::VivaceRmw);
+    cfg.name = "tiny-ties".into();
+    cfg.clock = ClockMode::PerClient;
+    cfg.shared_ts_node = true;
+    cfg
+}
+
+fn one_write_delegation() -> ModelConfig {
+    let mut cfg = named(Algorithm::VivaceRw, "tiny+delegation");
+    cfg.name = "one-write+delegation".into();
+    cfg.clients.truncate(1);
+    cfg
+}
+
+/// The suite: each configuration, and the `sometimes` properties the real
+/// code does not reach in it (every other one must be reached).
+fn suite() -> Vec<(ModelConfig, &'static [&'static str])> {
+    use Algorithm::*;
+    const OR_DATA: &[&str] = &[OR_DATA_WAITS, WAITING_OR_DATA_ANSWERED];
+    vec![
+        (named(Abd, "base"), &[]),
+        (named(Abd, "crash"), &[]),
+        (named(Abd, "ties"), &[]),
+        (named(Abd, "base+writeback_skip"), &[]),
+        (named(Abd, "lossy"), &[]),
+        (named(LanRmw, "ties"), &[]),
+        (named(LanRmw, "base"), &[]),
+        (named(LanRmw, "crash"), &[]),
+        (named(LanRmw, "lossy"), &[]),
+        (one_write_delegation(), &[]),
+        (named(VivaceRw, "tiny"), &[]),
+        (named(VivaceRw, "tiny+fewer_replicas"), &[]),
+        (named(VivaceRw, "tiny+parallel_writeback"), &[]),
+        (rmw_two_ties(), OR_DATA),
+        (
+            named(VivaceRmw, "crash+delegation"),
+            &[OR_DATA_WAITS, WAITING_OR_DATA_ANSWERED, TAKEN_OVER],
+        ),
+        (lossy_tiny(VivaceRw), &[]),
+        (named(VivaceRmw, "tiny+execute_at_replicas"), &[]),
+        (named(VivaceRw, "base"), &[]),
+    ]
+}
+
+#[test]
+#[ignore = "the suite of `cargo mutants` (docs/mutation-testing.md)"]
+fn every_small_configuration_proves() {
+    let opts = RunOptions {
+        search: Search::Dfs,
+        threads: 2,
+        stop_at_violation: true,
+        progress_every: None,
+        coverage: false,
+    };
+    for (cfg, unreached) in suite() {
+        let name = format!("{}/{}", cfg.algorithm.name(), cfg.name);
+        let r = check(cfg, opts);
+        if let Some(cx) = &r.counterexample {
+            eprintln!("{name}:\n  {}", cx.join("\n  "));
+        }
+        for (p, v) in &r.properties {
+            let expected = if unreached.contains(&p.as_str()) {
+                "unreached"
+            } else if v == "holds" || v == "violated" {
+                "holds"
+            } else {
+                "reached"
+            };
+            assert_eq!(v, expected, "{name}: {p}");
+        }
+        assert!(r.exhaustive, "{name}: not exhaustive");
+        assert_eq!(r.premises, "holds", "{name}: {:?}", r.breaches);
+        assert!(r.properties.contains_key(LINEARIZABLE), "{name}");
+    }
+}
