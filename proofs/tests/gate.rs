@@ -108,3 +108,23 @@ fn every_small_configuration_proves() {
         assert!(r.properties.contains_key(LINEARIZABLE), "{name}");
     }
 }
+
+/// Section 3.1's reconfiguration, which runs the replicas' directory
+/// handlers (seal, audit, install): it holds, and moves operations.
+#[test]
+#[ignore = "the suite of `cargo mutants` (docs/mutation-testing.md)"]
+fn reconfiguration_proves() {
+    use stateright::{Checker, Model};
+    use vivace_proofs::reconfig::{
+        ReconfigModel, LINEARIZABLE, MOVED, PUBLISHED_AND_FINISHED,
+    };
+    let c = ReconfigModel::default()
+        .checker()
+        .threads(2)
+        .spawn_dfs()
+        .join();
+    assert!(c.is_done(), "exhaustive");
+    assert!(c.discovery(LINEARIZABLE).is_none(), "linearizable holds");
+    assert!(c.discovery(MOVED).is_some(), "{MOVED}");
+    assert!(c.discovery(PUBLISHED_AND_FINISHED).is_some());
+}
