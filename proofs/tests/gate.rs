@@ -12,7 +12,7 @@ use vivace_proofs::config::{ModelConfig, Network};
 use vivace_proofs::properties::*;
 use vivace_proofs::run::{check, RunOptions, Search};
 use vivace_spec::clock::ClockMode;
-use vivace_spec::Algorithm;
+use vivace_spec::{Algorithm, TimestampMode};
 
 fn named(a: Algorithm, name: &str) -> ModelConfig {
     ModelConfig::named(a, name).unwrap_or_else(|| panic!("{} has {name}", a.name()))
@@ -40,6 +40,16 @@ fn rmw_two_ties() -> ModelConfig {
     cfg
 }
 
+/// `tiny` with clock-free timestamps: the writer asks a majority for the
+/// highest timestamp first (`skew-clock-free` of record has 1.9 million
+/// states).
+fn tiny_clock_free(a: Algorithm) -> ModelConfig {
+    let mut cfg = ModelConfig::tiny(a);
+    cfg.name = "tiny-clock-free".into();
+    cfg.timestamps = TimestampMode::QueryMajority;
+    cfg
+}
+
 fn one_write_delegation() -> ModelConfig {
     let mut cfg = named(Algorithm::VivaceRw, "tiny+delegation");
     cfg.name = "one-write+delegation".into();
@@ -58,6 +68,8 @@ fn suite() -> Vec<(ModelConfig, &'static [&'static str])> {
         (named(Abd, "ties"), &[]),
         (named(Abd, "base+writeback_skip"), &[]),
         (named(Abd, "lossy"), &[]),
+        (named(Abd, "stateright-default"), &[]),
+        (tiny_clock_free(VivaceRw), &[]),
         (named(LanRmw, "ties"), &[]),
         (named(LanRmw, "base"), &[]),
         (named(LanRmw, "crash"), &[]),
@@ -115,9 +127,7 @@ fn every_small_configuration_proves() {
 #[ignore = "the suite of `cargo mutants` (docs/mutation-testing.md)"]
 fn reconfiguration_proves() {
     use stateright::{Checker, Model};
-    use vivace_proofs::reconfig::{
-        ReconfigModel, LINEARIZABLE, MOVED, PUBLISHED_AND_FINISHED,
-    };
+    use vivace_proofs::reconfig::{ReconfigModel, LINEARIZABLE, MOVED, PUBLISHED_AND_FINISHED};
     let c = ReconfigModel::default()
         .checker()
         .threads(2)

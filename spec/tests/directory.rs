@@ -809,3 +809,33 @@ fn a_seal_is_granted_to_one_administrator() {
         .collect();
     assert_eq!(granted, vec![(ADMIN, true), (C, false), (ADMIN, true)]);
 }
+
+/// Section 3.1: a W-LOCAL sent in an epoch carries that epoch's replica
+/// set, and the local replica propagates its W-REMOTE there, not to the
+/// replicas of the configuration it started with.
+#[test]
+fn w_local_propagates_to_the_replicas_of_its_epoch() {
+    let s = Server {
+        deployment: deployment(),
+    };
+    let mut st = s.initial(Id::from(3));
+    let moved: IdSet = ids(&[0, 1, 5]).into_iter().collect();
+    let w_local = Msg::InEpoch {
+        epoch: 2,
+        replicas: Some(moved),
+        msg: Box::new(Msg::WLocal {
+            req: 1,
+            key: "rw/x".into(),
+            ts: Ts { time: 1, node: 6 },
+            val: Bytes::from("v"),
+        }),
+    };
+    let mut out = Vec::new();
+    s.on_msg(&mut st, Id::from(C), w_local, &mut out);
+    let remote: Vec<usize> = out
+        .iter()
+        .filter(|(_, m)| matches!(m, Msg::WRemote { .. }))
+        .map(|(d, _)| usize::from(*d))
+        .collect();
+    assert_eq!(remote, vec![0, 1, 5]);
+}

@@ -912,3 +912,80 @@ fn delegation_falls_back_with_the_same_timestamp() {
     );
     assert!(!c.client.needs_timer(&c.state));
 }
+
+/// Section 3.2's propagation on a lossy network: a local replica keeps its
+/// timer armed, with retransmission on, while a majority of replicas has
+/// not acknowledged its W-REMOTE, and its timeout resends W-REMOTE to those
+/// that have not; with retransmission off it arms nothing.
+#[test]
+fn a_server_resends_w_remote_until_a_majority_acknowledges() {
+    for retransmit in [false, true] {
+        let on = Options {
+            retransmit,
+            ..Options::default()
+        };
+        let s = Server {
+            deployment: deployment(Algorithm::VivaceRw, on, Mutation::None),
+        };
+        let mut st = ServerState::default();
+        assert!(!s.needs_timer(&st), "nothing to propagate");
+        let w_local = Msg::WLocal {
+            req: 4,
+            key: key(),
+            ts: ts(1),
+            val: Bytes::from("v"),
+        };
+        deliver(&s, &mut st, C, w_local);
+        assert_eq!(s.needs_timer(&st), retransmit, "retransmit={retransmit}");
+        let req = st.local_buf.values().next().unwrap().req;
+        deliver(&s, &mut st, 1, Msg::AckWRemote { req });
+        let mut out = Vec::new();
+        let again = s.on_timeout(&mut st, &vivace_spec::Timer::Retransmit, &mut out);
+        assert_eq!(again, retransmit);
+        let resent: Vec<usize> = out
+            .iter()
+            .filter(|(_, m)| matches!(m, Msg::WRemote { .. }))
+            .map(|(d, _)| usize::from(*d))
+            .collect();
+        let expected = if retransmit { vec![0, 2] } else { vec![] };
+        assert_eq!(resent, expected, "to the replicas that have not acked");
+        deliver(&s, &mut st, 2, Msg::AckWRemote { req });
+        assert!(!s.needs_timer(&st), "a majority acknowledged");
+    }
+}
+
+/// Section 3.4.2: a delegate keeps its timer armed while an operation it
+/// coordinates waits for replies (here its W-LOCALs are lost, so it has
+/// nothing to propagate), and not once the operation completed.
+#[test]
+fn a_delegate_arms_its_timer_while_it_coordinates() {
+    let on = Options {
+        delegation: true,
+        retransmit: true,
+        ..Options::default()
+    };
+    let mut c = Cluster::new(
+        Algorithm::VivaceRw,
+        on.clone(),
+        Mutation::None,
+        vec![Op::Write(Bytes::from("v"))],
+    );
+    c.run(100, |m| matches!(m, Msg::WLocal { .. }));
+    let (s, st) = &c.servers[0];
+    assert!(st.delegations[&Id::from(C)].current.is_some());
+    assert!(st.local_buf.is_empty());
+    assert!(
+        s.needs_timer(st),
+        "the delegated write waits for W-LOCAL acks"
+    );
+    let mut c = Cluster::new(
+        Algorithm::VivaceRw,
+        on,
+        Mutation::None,
+        vec![Op::Write(Bytes::from("v"))],
+    );
+    c.run(1000, |_| false);
+    assert_eq!(c.state.done, vec![Ret::WriteOk]);
+    let (s, st) = &c.servers[0];
+    assert!(!s.needs_timer(st), "nothing left to coordinate");
+}
