@@ -819,23 +819,76 @@ fn w_local_propagates_to_the_replicas_of_its_epoch() {
         deployment: deployment(),
     };
     let mut st = s.initial(Id::from(3));
-    let moved: IdSet = ids(&[0, 1, 5]).into_iter().collect();
-    let w_local = Msg::InEpoch {
-        epoch: 2,
-        replicas: Some(moved),
+    let w_local = |epoch, replicas: &[usize]| Msg::InEpoch {
+        epoch,
+        replicas: Some(ids(replicas).into_iter().collect::<IdSet>()),
         msg: Box::new(Msg::WLocal {
-            req: 1,
+            req: epoch as u32,
             key: "rw/x".into(),
             ts: Ts { time: 1, node: 6 },
             val: Bytes::from("v"),
         }),
     };
-    let mut out = Vec::new();
-    s.on_msg(&mut st, Id::from(C), w_local, &mut out);
-    let remote: Vec<usize> = out
-        .iter()
-        .filter(|(_, m)| matches!(m, Msg::WRemote { .. }))
-        .map(|(d, _)| usize::from(*d))
-        .collect();
-    assert_eq!(remote, vec![0, 1, 5]);
+    let mut deliver = |from: usize, m: Msg| {
+        let mut out = Vec::new();
+        s.on_msg(&mut st, Id::from(from), m, &mut out);
+        let remote: Vec<(usize, u32)> = out
+            .iter()
+            .filter_map(|(d, m)| match m {
+                Msg::WRemote { req, .. } => Some((usize::from(*d), *req)),
+                _ => None,
+            })
+            .collect();
+        remote
+    };
+    let to = |v: Vec<(usize, u32)>| v.into_iter().map(|(d, _)| d).collect::<Vec<_>>();
+    let first = deliver(C, w_local(1, &[0, 1, 2]));
+    assert_eq!(to(first.clone()), vec![0, 1, 2]);
+    let req = first[0].1;
+    assert!(deliver(1, Msg::AckWRemote { req }).is_empty());
+    // The write redone in epoch 2, whose replicas are 0, 1 and 5: the
+    // value goes to the new replica 5 and to 0, which has not acknowledged;
+    // replica 1's acknowledgement still counts.
+    assert_eq!(to(deliver(C, w_local(2, &[0, 1, 5]))), vec![0, 5]);
+    // The same W-LOCAL of the older epoch again changes nothing.
+    assert!(deliver(C, w_local(1, &[0, 1, 2])).is_empty());
+}
+
+/// The audit of `vivace audit`: a replica lists the keys whose timestamp
+/// it holds without the value (Section 3.2's window before W-REMOTE).
+#[test]
+fn audit_lists_the_timestamps_without_their_value() {
+    let s = Server {
+        deployment: deployment(),
+    };
+    let mut st = s.initial(Id::from(1));
+    let t = Ts { time: 1, node: 6 };
+    let mut ask = |m: Msg| {
+        let mut out = Vec::new();
+        s.on_msg(&mut st, Id::from(C), m, &mut out);
+        out.pop().map(|(_, m)| m)
+    };
+    let audit = |req| Msg::Audit { req, after: None };
+    let empty = Some(Msg::AckAudit {
+        req: 1,
+        missing: vec![],
+        more: false,
+    });
+    assert_eq!(ask(audit(1)), empty);
+    let w_ts = Msg::InEpoch {
+        epoch: 1,
+        replicas: None,
+        msg: Box::new(Msg::WTs {
+            req: 2,
+            key: "rw/x".into(),
+            ts: t,
+        }),
+    };
+    assert!(matches!(ask(w_ts), Some(Msg::AckWTs { req: 2, .. })));
+    let missing = Some(Msg::AckAudit {
+        req: 3,
+        missing: vec![(Key::from("rw/x"), t)],
+        more: false,
+    });
+    assert_eq!(ask(audit(3)), missing);
 }
