@@ -989,3 +989,29 @@ fn a_delegate_arms_its_timer_while_it_coordinates() {
     let (s, st) = &c.servers[0];
     assert!(!s.needs_timer(st), "nothing left to coordinate");
 }
+
+/// Algorithm 1, W-LOCAL: each propagation has a request id of its own, so
+/// a majority of ACK-W-REMOTE for one value does not prune another value
+/// still propagating from the same local replica.
+#[test]
+fn each_propagation_is_acknowledged_on_its_own() {
+    let s = server(Algorithm::VivaceRw);
+    let mut st = ServerState::default();
+    for (req, t, v) in [(4, 1, "a"), (5, 2, "b")] {
+        let w_local = Msg::WLocal {
+            req,
+            key: key(),
+            ts: ts(t),
+            val: Bytes::from(v),
+        };
+        deliver(&s, &mut st, C, w_local);
+    }
+    let reqs: Vec<_> = st.local_buf.values().map(|p| p.req).collect();
+    assert_eq!(reqs.len(), 2);
+    assert_ne!(reqs[0], reqs[1], "one request id per propagation");
+    for r in [1, 2] {
+        deliver(&s, &mut st, r, Msg::AckWRemote { req: reqs[0] });
+    }
+    let left: Vec<_> = st.local_buf.keys().map(|(_, t)| *t).collect();
+    assert_eq!(left, vec![ts(2)], "only the acknowledged value is pruned");
+}
