@@ -16,6 +16,8 @@ pub const PROGRESS: &str = "progress";
 /// Name of a `sometimes` property.
 pub const RMW_ABORTS: &str = "an RMW aborts";
 /// Name of a `sometimes` property.
+pub const RMW_SUCCEEDS: &str = "an RMW returns its result";
+/// Name of a `sometimes` property.
 pub const READ_SEES_CONCURRENT_WRITE: &str = "a read returns a concurrent write's value";
 /// Name of a `sometimes` property.
 pub const DATA_LOCAL: &str = "data comes from the local site";
@@ -61,7 +63,7 @@ pub const ALL_FINISHED: &str = "every client finished";
 /// Name of a `sometimes` property.
 pub const ALL_FINISHED_CRASH: &str = "every client finished with a server crashed";
 /// Every `sometimes` property name.
-pub const SOMETIMES_NAMES: [&str; 22] = [
+pub const SOMETIMES_NAMES: [&str; 23] = [
     TS_WITHOUT_VALUE,
     READ_WAITS,
     WAITING_READ_ANSWERED,
@@ -71,6 +73,7 @@ pub const SOMETIMES_NAMES: [&str; 22] = [
     EXEC_WAITS,
     WRITE_BACK_OBSERVED,
     RMW_ABORTS,
+    RMW_SUCCEEDS,
     EXECUTED_AT_REPLICAS,
     DELEGATED,
     TAKEN_OVER,
@@ -254,6 +257,12 @@ fn rmw_aborts(_: &VivaceModel, s: &State) -> bool {
     ops(s).any(|(_, _, o)| o.ret == Some(Ret::Aborted))
 }
 
+/// An execute returned its command's result: it was not aborted (an
+/// ordering timestamp that no replica accepted would abort them all).
+fn rmw_succeeds(_: &VivaceModel, s: &State) -> bool {
+    ops(s).any(|(_, _, o)| matches!(o.ret, Some(Ret::ExecuteOk(_))))
+}
+
 /// A write (execute) completed while its value was at no replica yet, only
 /// at local replicas.
 fn completes_with_value_only_local(_: &VivaceModel, s: &State) -> bool {
@@ -343,6 +352,7 @@ pub fn for_config(cfg: &ModelConfig) -> Vec<Property<VivaceModel>> {
     let executes = ops.filter(|o| matches!(o, Op::Execute(_))).count();
     if cfg.algorithm.is_rmw() {
         p.push(Property::sometimes(RMW_ABORTS, rmw_aborts));
+        p.push(Property::sometimes(RMW_SUCCEEDS, rmw_succeeds));
     } else if reads > 0 {
         p.push(Property::sometimes(
             READ_SEES_CONCURRENT_WRITE,

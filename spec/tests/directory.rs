@@ -788,13 +788,16 @@ fn a_seal_is_granted_to_one_administrator() {
         deployment: deployment(),
     };
     let mut st = s.initial(Id::from(0));
-    let seal = |req| Msg::Seal {
+    let seal_in = |req, epoch| Msg::Seal {
         req,
         prefix: "rw/".into(),
-        epoch: 1,
+        epoch,
         after: None,
     };
+    let seal = |req| seal_in(req, 1);
     let mut out = Vec::new();
+    // Not the epoch this replica is installed in: refused, sealing nothing.
+    s.on_msg(&mut st, Id::from(ADMIN), seal_in(0, 2), &mut out);
     s.on_msg(&mut st, Id::from(ADMIN), seal(1), &mut out);
     s.on_msg(&mut st, Id::from(C), seal(2), &mut out);
     s.on_msg(&mut st, Id::from(ADMIN), seal(3), &mut out);
@@ -807,7 +810,10 @@ fn a_seal_is_granted_to_one_administrator() {
             m => panic!("{m:?}"),
         })
         .collect();
-    assert_eq!(granted, vec![(ADMIN, true), (C, false), (ADMIN, true)]);
+    assert_eq!(
+        granted,
+        vec![(ADMIN, false), (ADMIN, true), (C, false), (ADMIN, true)]
+    );
 }
 
 /// Section 3.1: a W-LOCAL sent in an epoch carries that epoch's replica

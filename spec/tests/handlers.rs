@@ -1015,3 +1015,28 @@ fn each_propagation_is_acknowledged_on_its_own() {
     let left: Vec<_> = st.local_buf.keys().map(|(_, t)| *t).collect();
     assert_eq!(left, vec![ts(2)], "only the acknowledged value is pruned");
 }
+
+/// Section 3.4.2: a duplicate DELEGATE (the network's, or a client's
+/// retransmission) does not restart the operation its delegate coordinates.
+#[test]
+fn a_duplicate_delegate_changes_nothing() {
+    let on = Options {
+        delegation: true,
+        ..Options::default()
+    };
+    let s = Server {
+        deployment: deployment(Algorithm::VivaceRw, on, Mutation::None),
+    };
+    let mut st = ServerState::default();
+    let delegate = Msg::Delegate {
+        req: 1,
+        key: key(),
+        op: Op::Write(Bytes::from("v")),
+        ts: Some(ts(1)),
+    };
+    let first = deliver(&s, &mut st, C, delegate.clone());
+    assert!(!first.is_empty(), "the delegate starts the write");
+    let before = st.clone();
+    assert_eq!(deliver(&s, &mut st, C, delegate), vec![]);
+    assert_eq!(st, before);
+}
