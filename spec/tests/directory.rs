@@ -899,3 +899,58 @@ fn audit_lists_the_timestamps_without_their_value() {
     });
     assert_eq!(ask(audit(3)), missing);
 }
+
+/// Section 3.1's seal lists what the next epoch must carry over: a key
+/// with a timestamp, or with an ordering timestamp only (an RMW ordered
+/// but not written), and not a key that was only read. A page asked after
+/// a key before the container starts at the container.
+#[test]
+fn a_seal_lists_every_key_with_a_timestamp_and_only_those() {
+    let s = Server {
+        deployment: deployment(),
+    };
+    let mut st = s.initial(Id::from(0));
+    let t = Ts { time: 1, node: 6 };
+    let mut send = |m: Msg| {
+        let mut out = Vec::new();
+        let wrapped = Msg::InEpoch {
+            epoch: 1,
+            replicas: None,
+            msg: Box::new(m),
+        };
+        s.on_msg(&mut st, Id::from(C), wrapped, &mut out);
+    };
+    send(Msg::OrTs {
+        req: 1,
+        key: "rmw/ordered".into(),
+        ots: t,
+    });
+    send(Msg::RTs {
+        req: 2,
+        key: "rw/read".into(),
+    });
+    send(Msg::WTs {
+        req: 3,
+        key: "rw/written".into(),
+        ts: t,
+    });
+    let mut seal = |prefix: &str, after: Option<&str>| {
+        let mut out = Vec::new();
+        let m = Msg::Seal {
+            req: 4,
+            prefix: prefix.into(),
+            epoch: 1,
+            after: after.map(Key::from),
+        };
+        s.on_msg(&mut st, Id::from(ADMIN), m, &mut out);
+        match out.pop() {
+            Some((_, Msg::AckSeal { keys, .. })) => {
+                keys.into_iter().map(|k| k.key).collect::<Vec<Key>>()
+            }
+            m => panic!("{m:?}"),
+        }
+    };
+    assert_eq!(seal("rmw/", None), vec![Key::from("rmw/ordered")]);
+    assert_eq!(seal("rw/", None), vec![Key::from("rw/written")]);
+    assert_eq!(seal("rw/", Some("abd/z")), vec![Key::from("rw/written")]);
+}
