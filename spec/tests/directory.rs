@@ -11,7 +11,7 @@ use vivace_spec::directory::{
     SEAL_PAGE_BYTES,
 };
 use vivace_spec::msg::KeyState;
-use vivace_spec::replica::{Installed, Server, ServerState};
+use vivace_spec::replica::{Installed, Server, ServerState, AUDIT_PAGE_BYTES};
 use vivace_spec::{
     Algorithm, Bytes, Command, Container, Deployment, Directory, Id, IdSet, Key, Msg, Mutation, Op,
     Options, Ret, TimestampMode, Ts,
@@ -540,6 +540,9 @@ fn seal_pages_list_the_container_in_order() {
         pages += 1;
         let bytes: usize = keys.iter().map(|k| k.key.len() + 48).sum();
         assert!(bytes <= SEAL_PAGE_BYTES, "page of {bytes} bytes");
+        // Every page but the last is full: one more key would not fit.
+        let one_more = "rw/key-00000".len() + 48;
+        assert!(!more || bytes + one_more > SEAL_PAGE_BYTES, "{bytes} bytes");
         assert!(keys.iter().all(|k| k.len.is_none()), "values still ⊥");
         after = keys.last().map(|k| k.key.clone());
         listed.extend(keys.into_iter().map(|k| k.key));
@@ -953,4 +956,56 @@ fn a_seal_lists_every_key_with_a_timestamp_and_only_those() {
     assert_eq!(seal("rmw/", None), vec![Key::from("rmw/ordered")]);
     assert_eq!(seal("rw/", None), vec![Key::from("rw/written")]);
     assert_eq!(seal("rw/", Some("abd/z")), vec![Key::from("rw/written")]);
+}
+
+/// The audit pages through every key whose value is missing, in key order,
+/// each exactly once; every page but the last is as full as
+/// [`AUDIT_PAGE_BYTES`] allows, and only the last says no more follow.
+#[test]
+fn the_audit_pages_through_every_missing_value_once() {
+    let s = Server {
+        deployment: deployment(),
+    };
+    let mut st = s.initial(Id::from(1));
+    let t = Ts { time: 1, node: 6 };
+    let keys: Vec<Key> = (0..400)
+        .map(|i| Key::from(format!("rw/{i:04}-{}", "k".repeat(90))))
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        let w_ts = Msg::InEpoch {
+            epoch: 1,
+            replicas: None,
+            msg: Box::new(Msg::WTs {
+                req: i as u32,
+                key: k.clone(),
+                ts: t,
+            }),
+        };
+        s.on_msg(&mut st, Id::from(C), w_ts, &mut Vec::new());
+    }
+    let (mut listed, mut after, mut pages) = (Vec::new(), None, Vec::new());
+    loop {
+        let mut out = Vec::new();
+        let audit = Msg::Audit {
+            req: 1,
+            after: after.clone(),
+        };
+        s.on_msg(&mut st, Id::from(C), audit, &mut out);
+        let Some((_, Msg::AckAudit { missing, more, .. })) = out.pop() else {
+            panic!("an ACK-AUDIT")
+        };
+        assert!(missing.iter().all(|(_, ts)| *ts == t));
+        pages.push(missing.iter().map(|(k, _)| k.len()).sum::<usize>());
+        after = missing.last().map(|(k, _)| k.clone());
+        listed.extend(missing.into_iter().map(|(k, _)| k));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(listed, keys);
+    assert!(pages.len() > 1, "{pages:?}");
+    let key_len = keys[0].len();
+    for full in &pages[..pages.len() - 1] {
+        assert!(*full <= AUDIT_PAGE_BYTES && full + key_len > AUDIT_PAGE_BYTES);
+    }
 }
