@@ -284,11 +284,7 @@ impl ModelConfig {
             layout,
             Self::writer_and_reader(algorithm, A),
         );
-        cfg.network = Network::Lossy {
-            drops: 1,
-            spurious: 0,
-        };
-        cfg.options.retransmit = true;
+        cfg.lose(1, 0);
         cfg
     }
 
@@ -349,11 +345,7 @@ impl ModelConfig {
     pub fn duplicates(algorithm: Algorithm) -> ModelConfig {
         let mut cfg = Self::tiny(algorithm);
         cfg.name = "duplicates".into();
-        cfg.network = Network::Lossy {
-            drops: 1,
-            spurious: 1,
-        };
-        cfg.options.retransmit = true;
+        cfg.lose(1, 1);
         cfg
     }
 
@@ -374,13 +366,16 @@ impl ModelConfig {
             Layout::figure5(),
             vec![client(A, vec![op])],
         );
-        cfg.network = Network::Lossy {
-            drops: 2,
-            spurious: 0,
-        };
-        cfg.options.retransmit = true;
+        cfg.lose(2, 0);
         cfg.max_crashes = 1;
         cfg
+    }
+
+    /// A lossy network that may lose `drops` messages and fire a timer
+    /// early `spurious` times, with retransmission on.
+    pub fn lose(&mut self, drops: u8, spurious: u8) {
+        self.network = Network::Lossy { drops, spurious };
+        self.options.retransmit = true;
     }
 
     /// The shrink of every configuration with executing commands at
@@ -420,11 +415,7 @@ impl ModelConfig {
         if name.ends_with("crash") {
             cfg.max_crashes = 1;
         } else {
-            cfg.network = Network::Lossy {
-                drops: 1,
-                spurious: 0,
-            };
-            cfg.options.retransmit = true;
+            cfg.lose(1, 0);
         }
         cfg.options.delegation = true;
         cfg

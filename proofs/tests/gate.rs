@@ -8,7 +8,7 @@
 //! Ignored in `cargo test` (the pinned tests in `configs.rs` check the same
 //! configurations); `cargo mutants` runs it with `--include-ignored`.
 
-use vivace_proofs::config::{ModelConfig, Network};
+use vivace_proofs::config::ModelConfig;
 use vivace_proofs::properties::*;
 use vivace_proofs::run::{check, RunOptions, Search};
 use vivace_spec::clock::ClockMode;
@@ -21,11 +21,7 @@ fn named(a: Algorithm, name: &str) -> ModelConfig {
 fn lossy_tiny(a: Algorithm) -> ModelConfig {
     let mut cfg = ModelConfig::tiny(a);
     cfg.name = "tiny-lossy".into();
-    cfg.network = Network::Lossy {
-        drops: 1,
-        spurious: 0,
-    };
-    cfg.options.retransmit = true;
+    cfg.lose(1, 0);
     cfg
 }
 
