@@ -1040,3 +1040,39 @@ fn a_duplicate_delegate_changes_nothing() {
     assert_eq!(deliver(&s, &mut st, C, delegate), vec![]);
     assert_eq!(st, before);
 }
+
+/// Section 3.4.2: a delegate numbers the phases it coordinates from its
+/// own counter, so the phases of a client's next operation never reuse a
+/// request id, and a late reply to an earlier phase cannot be taken for
+/// a reply to a later one.
+#[test]
+fn a_delegate_numbers_every_phase_afresh() {
+    let on = Options {
+        delegation: true,
+        ..Options::default()
+    };
+    let v = Bytes::from("v");
+    let mut c = Cluster::new(
+        Algorithm::VivaceRw,
+        on,
+        Mutation::None,
+        vec![Op::Write(v.clone()), Op::Read, Op::Read],
+    );
+    let seen = c.run(1000, |_| false);
+    assert_eq!(
+        c.state.done,
+        vec![Ret::WriteOk, Ret::ReadOk(v.clone()), Ret::ReadOk(v)]
+    );
+    let mut phases: Vec<u32> = Vec::new();
+    for (from, _, m) in &seen {
+        let phase = matches!(
+            m,
+            Msg::WLocal { .. } | Msg::WTs { .. } | Msg::RTs { .. } | Msg::RData { .. }
+        );
+        if usize::from(*from) == 0 && phase && phases.last() != Some(&m.req()) {
+            phases.push(m.req());
+        }
+    }
+    assert!(phases.len() >= 4, "{phases:?}");
+    assert!(phases.windows(2).all(|w| w[0] < w[1]), "{phases:?}");
+}
