@@ -29,6 +29,15 @@ fn ids(v: &[usize]) -> Vec<Id> {
     v.iter().map(|&i| Id::from(i)).collect()
 }
 
+/// `m` sent in `epoch` of its container, without a replica set.
+fn in_epoch(epoch: u64, m: Msg) -> Msg {
+    Msg::InEpoch {
+        epoch,
+        replicas: None,
+        msg: Box::new(m),
+    }
+}
+
 fn container(prefix: &str, algorithm: Algorithm, replicas: &[usize], epoch: u64) -> Container {
     Container {
         prefix: Key::from(prefix),
@@ -324,11 +333,6 @@ fn replicas_answer_stale_outside_their_epoch() {
         req,
         key: "rw/x".into(),
     };
-    let wrap = |epoch, m: Msg| Msg::InEpoch {
-        epoch,
-        replicas: None,
-        msg: Box::new(m),
-    };
     let ask = |st: &mut ServerState, m: Msg| {
         let mut out = Vec::new();
         s.on_msg(st, Id::from(C), m, &mut out);
@@ -336,12 +340,12 @@ fn replicas_answer_stale_outside_their_epoch() {
     };
     let stale = |req, epoch, sealed| Some(Msg::Stale { req, epoch, sealed });
     assert!(matches!(
-        ask(&mut st, wrap(1, rts(1))),
+        ask(&mut st, in_epoch(1, rts(1))),
         Some(Msg::AckRTs { req: 1, .. })
     ));
     assert_eq!(ask(&mut st, rts(2)), stale(2, 1, false), "no epoch at all");
     assert_eq!(
-        ask(&mut st, wrap(2, rts(3))),
+        ask(&mut st, in_epoch(2, rts(3))),
         stale(3, 1, false),
         "a newer one"
     );
@@ -349,7 +353,7 @@ fn replicas_answer_stale_outside_their_epoch() {
     assert!(matches!(
         ask(
             &mut st,
-            wrap(
+            in_epoch(
                 9,
                 Msg::RTs {
                     req: 4,
@@ -375,7 +379,7 @@ fn replicas_answer_stale_outside_their_epoch() {
             ..
         })
     ));
-    assert_eq!(ask(&mut st, wrap(1, rts(6))), stale(6, 1, true));
+    assert_eq!(ask(&mut st, in_epoch(1, rts(6))), stale(6, 1, true));
     let ts = Ts { time: 5, node: 6 };
     let wremote = Msg::WRemote {
         req: 7,
@@ -510,15 +514,14 @@ fn seal_pages_list_the_container_in_order() {
     let mut out = Vec::new();
     for i in 0..2000 {
         for p in ["rw/", "rmw/", "abd/"] {
-            let m = Msg::InEpoch {
-                epoch: 1,
-                replicas: None,
-                msg: Box::new(Msg::WTs {
+            let m = in_epoch(
+                1,
+                Msg::WTs {
                     req: i,
                     key: Key::from(format!("{p}key-{i:05}")),
                     ts,
-                }),
-            };
+                },
+            );
             s.on_msg(&mut st, Id::from(C), m, &mut out);
         }
     }
@@ -885,15 +888,14 @@ fn audit_lists_the_timestamps_without_their_value() {
         more: false,
     });
     assert_eq!(ask(audit(1)), empty);
-    let w_ts = Msg::InEpoch {
-        epoch: 1,
-        replicas: None,
-        msg: Box::new(Msg::WTs {
+    let w_ts = in_epoch(
+        1,
+        Msg::WTs {
             req: 2,
             key: "rw/x".into(),
             ts: t,
-        }),
-    };
+        },
+    );
     assert!(matches!(ask(w_ts), Some(Msg::AckWTs { req: 2, .. })));
     let missing = Some(Msg::AckAudit {
         req: 3,
@@ -916,11 +918,7 @@ fn a_seal_lists_every_key_with_a_timestamp_and_only_those() {
     let t = Ts { time: 1, node: 6 };
     let mut send = |m: Msg| {
         let mut out = Vec::new();
-        let wrapped = Msg::InEpoch {
-            epoch: 1,
-            replicas: None,
-            msg: Box::new(m),
-        };
+        let wrapped = in_epoch(1, m);
         s.on_msg(&mut st, Id::from(C), wrapped, &mut out);
     };
     send(Msg::OrTs {
@@ -972,15 +970,14 @@ fn the_audit_pages_through_every_missing_value_once() {
         .map(|i| Key::from(format!("rw/{i:04}-{}", "k".repeat(90))))
         .collect();
     for (i, k) in keys.iter().enumerate() {
-        let w_ts = Msg::InEpoch {
-            epoch: 1,
-            replicas: None,
-            msg: Box::new(Msg::WTs {
+        let w_ts = in_epoch(
+            1,
+            Msg::WTs {
                 req: i as u32,
                 key: k.clone(),
                 ts: t,
-            }),
-        };
+            },
+        );
         s.on_msg(&mut st, Id::from(C), w_ts, &mut Vec::new());
     }
     let (mut listed, mut after, mut pages) = (Vec::new(), None, Vec::new());
