@@ -773,6 +773,15 @@ impl Cluster {
         c
     }
 
+    /// Algorithm 1 with delegation on (Section 3.4.2) and no mutation.
+    fn delegated(ops: Vec<Op>) -> Cluster {
+        let on = Options {
+            delegation: true,
+            ..Options::default()
+        };
+        Cluster::new(Algorithm::VivaceRw, on, Mutation::None, ops)
+    }
+
     fn push(&mut self, from: Id, out: Vec<(Id, Msg)>) {
         for (to, m) in out {
             self.net.push_back((from, to, m));
@@ -821,17 +830,8 @@ impl Cluster {
 /// timestamp is the client's, and travels in DELEGATE.
 #[test]
 fn delegation_sends_one_request_per_operation() {
-    let on = Options {
-        delegation: true,
-        ..Options::default()
-    };
     let v = Bytes::from("v");
-    let mut c = Cluster::new(
-        Algorithm::VivaceRw,
-        on,
-        Mutation::None,
-        vec![Op::Write(v.clone()), Op::Read],
-    );
+    let mut c = Cluster::delegated(vec![Op::Write(v.clone()), Op::Read]);
     let seen = c.run(1000, |_| false);
     let from_client: Vec<&Msg> = seen
         .iter()
@@ -1047,17 +1047,8 @@ fn a_duplicate_delegate_changes_nothing() {
 /// a reply to a later one.
 #[test]
 fn a_delegate_numbers_every_phase_afresh() {
-    let on = Options {
-        delegation: true,
-        ..Options::default()
-    };
     let v = Bytes::from("v");
-    let mut c = Cluster::new(
-        Algorithm::VivaceRw,
-        on,
-        Mutation::None,
-        vec![Op::Write(v.clone()), Op::Read, Op::Read],
-    );
+    let mut c = Cluster::delegated(vec![Op::Write(v.clone()), Op::Read, Op::Read]);
     let seen = c.run(1000, |_| false);
     assert_eq!(
         c.state.done,
