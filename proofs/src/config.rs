@@ -421,6 +421,24 @@ impl ModelConfig {
         cfg
     }
 
+    /// `tiny` on a network that may lose one message, with retransmission.
+    /// For tests.
+    pub fn tiny_lossy(algorithm: Algorithm) -> ModelConfig {
+        let mut cfg = Self::tiny(algorithm);
+        cfg.name = "tiny-lossy".into();
+        cfg.lose(1, 0);
+        cfg
+    }
+
+    /// Algorithm 1's `tiny+delegation` with its writer alone: one delegated
+    /// write, which its client may take over at any moment. For tests.
+    pub fn one_write_delegation() -> ModelConfig {
+        let mut cfg = Self::named(Algorithm::VivaceRw, "tiny+delegation").expect("a config");
+        cfg.name = "one-write+delegation".into();
+        cfg.clients.truncate(1);
+        cfg
+    }
+
     /// `small`: three servers (see `Layout::three`), two clients that each
     /// write then read (RMW: two appends each). For tests.
     pub fn small(algorithm: Algorithm) -> ModelConfig {

@@ -3,7 +3,7 @@
 //! or to the model that changes the state space shows up here. The larger
 //! configurations of record are in `proofs/records/` (`check --all`).
 
-use vivace_proofs::config::{ModelConfig, Network};
+use vivace_proofs::config::ModelConfig;
 use vivace_proofs::properties::*;
 use vivace_proofs::run::{check, Report, RunOptions, Search};
 use vivace_spec::Algorithm;
@@ -41,16 +41,6 @@ fn named(a: Algorithm, name: &str) -> ModelConfig {
 fn crash(mut cfg: ModelConfig) -> ModelConfig {
     cfg.name = format!("{}-crash", cfg.name);
     cfg.max_crashes = 1;
-    cfg
-}
-
-fn lossy(mut cfg: ModelConfig) -> ModelConfig {
-    cfg.name = format!("{}-lossy", cfg.name);
-    cfg.network = Network::Lossy {
-        drops: 1,
-        spurious: 0,
-    };
-    cfg.options.retransmit = true;
     cfg
 }
 
@@ -162,7 +152,7 @@ fn lossy_tiny() {
         .into_iter()
         .enumerate()
     {
-        proves(lossy(ModelConfig::tiny(a)), PINNED_LOSSY[i]);
+        proves(ModelConfig::tiny_lossy(a), PINNED_LOSSY[i]);
     }
 }
 
@@ -308,9 +298,7 @@ const PINNED_EXEC: usize = 268501;
 /// faults, on three servers.
 #[test]
 fn delegation_holds_and_is_taken() {
-    let mut cfg = named(Algorithm::VivaceRw, "tiny+delegation");
-    cfg.name = "one-write+delegation".into();
-    cfg.clients.truncate(1);
+    let cfg = ModelConfig::one_write_delegation();
     assert_eq!(cfg.optimizations(), ["delegation"]);
     assert!(!cfg.takeover_waits_for_delegate);
     // One client: nothing runs concurrently with its write, so only the

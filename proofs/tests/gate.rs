@@ -18,13 +18,6 @@ fn named(a: Algorithm, name: &str) -> ModelConfig {
     ModelConfig::named(a, name).unwrap_or_else(|| panic!("{} has {name}", a.name()))
 }
 
-fn lossy_tiny(a: Algorithm) -> ModelConfig {
-    let mut cfg = ModelConfig::tiny(a);
-    cfg.name = "tiny-lossy".into();
-    cfg.lose(1, 0);
-    cfg
-}
-
 /// Algorithm 3 with colliding timestamps and two appends: 28 thousand
 /// states, where `ties` of record (three appends) has 1.6 million. Two
 /// appends never make an OR-DATA wait.
@@ -46,13 +39,6 @@ fn tiny_clock_free(a: Algorithm) -> ModelConfig {
     cfg
 }
 
-fn one_write_delegation() -> ModelConfig {
-    let mut cfg = named(Algorithm::VivaceRw, "tiny+delegation");
-    cfg.name = "one-write+delegation".into();
-    cfg.clients.truncate(1);
-    cfg
-}
-
 /// The suite: each configuration, and the `sometimes` properties the real
 /// code does not reach in it (every other one must be reached).
 fn suite() -> Vec<(ModelConfig, &'static [&'static str])> {
@@ -70,7 +56,7 @@ fn suite() -> Vec<(ModelConfig, &'static [&'static str])> {
         (named(LanRmw, "base"), &[]),
         (named(LanRmw, "crash"), &[]),
         (named(LanRmw, "lossy"), &[]),
-        (one_write_delegation(), &[]),
+        (ModelConfig::one_write_delegation(), &[]),
         (named(VivaceRw, "tiny"), &[]),
         (named(VivaceRw, "tiny+fewer_replicas"), &[]),
         (named(VivaceRw, "tiny+parallel_writeback"), &[]),
@@ -79,7 +65,7 @@ fn suite() -> Vec<(ModelConfig, &'static [&'static str])> {
             named(VivaceRmw, "crash+delegation"),
             &[OR_DATA_WAITS, WAITING_OR_DATA_ANSWERED, TAKEN_OVER],
         ),
-        (lossy_tiny(VivaceRw), &[]),
+        (ModelConfig::tiny_lossy(VivaceRw), &[]),
         (named(VivaceRmw, "tiny+execute_at_replicas"), &[]),
         (named(VivaceRw, "base"), &[]),
     ]
